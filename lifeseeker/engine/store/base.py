@@ -1,0 +1,126 @@
+"""The store protocol: the only interface the engine, ingest and web app use to reach a database.
+
+Documents are plain dicts whose keys are the mapping's fields (``mappings/lifelog.json``); vectors are lists or
+1-d float32 arrays. Every backend returns the same exact fused score for the same document (ARCHITECTURE.md,
+"The score"):
+
+    score = W_IaT * cos(q_clip, clip_vec) + W_TaT * cos(q_tat, capmeta_vec)
+
+with raw cosine in [-1, 1]. A term whose query vector or document vector is missing contributes 0 (text-only
+mode: no CLIP weights, so no ``clip_vec`` and no ``q_clip``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from ..filters import Filter, Weights
+
+Doc = dict[str, Any]
+
+# Fields never returned with hits (large); ``get`` returns them only when asked.
+VECTOR_FIELDS = ("clip_vec", "capmeta_vec")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked document.
+
+    Attributes:
+        image_id: the document id.
+        score: fused score ``W_IaT*iat + W_TaT*tat`` (plus any documented boosts).
+        iat: raw cosine of the CLIP query vector and ``clip_vec`` (0 when either is missing).
+        tat: raw cosine of the TaT query vector and ``capmeta_vec`` (0 when either is missing).
+        doc: the stored fields without vectors.
+    """
+
+    image_id: str
+    score: float
+    iat: float
+    tat: float
+    doc: Doc = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VectorQuery:
+    """The vector part of a search.
+
+    Attributes:
+        clip: (d_clip,) float32 query vector for IaT, or None (text-only).
+        tat: (d_text,) float32 query vector for TaT, or None.
+        weights: fusion weights.
+    """
+
+    clip: np.ndarray | None
+    tat: np.ndarray | None
+    weights: Weights = field(default_factory=Weights)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every backend implements. Both backends pass ``tests/test_store_contract.py``."""
+
+    url: str
+
+    def ensure_schema(self, dims: dict[str, int]) -> None:
+        """Create the table/index if absent, with vector widths ``dims`` (e.g. ``{"clip_vec": 512,
+        "capmeta_vec": 384}``; 0 = no model). Raises StoreError if it exists with other widths or schema."""
+
+    def upsert(self, docs: Sequence[Doc]) -> int:
+        """Insert or replace documents by ``image_id``; returns the number written. Idempotent."""
+
+    def existing(self, ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
+        """``image_id -> models`` for the ids already stored (resume: skip what is done with the same models)."""
+
+    def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Doc]:
+        """Documents for ``ids`` in the order given, unknown ids left out."""
+
+    def count(self, filters: Sequence[Filter] = ()) -> int:
+        """Number of documents passing ``filters``."""
+
+    def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50) -> list[Hit]:
+        """Exact fused top-``limit`` among documents passing every filter, best first (ties: image_id asc)."""
+
+    def neighbours(self, around: datetime, before_s: int, after_s: int, collection: str | None = None,
+                   limit: int = 500) -> list[Doc]:
+        """Documents with ``local_time`` in ``[around - before_s, around + after_s]``, in time order."""
+
+    def facets(self, fields: Sequence[str], filters: Sequence[Filter] = (), size: int = 20
+               ) -> dict[str, list[tuple[str, int]]]:
+        """Top values with counts per field among documents passing ``filters`` (count desc, value asc)."""
+
+    def set_collection(self, name: str, root: str) -> None:
+        """Record an ingested root folder; the web app serves files only from recorded roots."""
+
+    def collections(self) -> dict[str, str]:
+        """``collection name -> absolute root path``."""
+
+    def info(self) -> dict[str, Any]:
+        """Backend name, location, document count, vector widths, models recorded."""
+
+    def close(self) -> None:
+        """Release resources."""
+
+
+def open_store(url: str, **options: Any) -> Store:
+    """Open the store at ``url``: ``lance:///abs/path`` (or a bare path) -> embedded LanceDB store;
+    ``http(s)://host:9200`` -> Elasticsearch. ``options`` go to the backend (e.g. ES auth).
+
+    Raises:
+        StoreError: unknown scheme.
+    """
+    from ...errors import StoreError
+
+    if url.startswith(("http://", "https://")):
+        from .elastic import ElasticStore
+
+        return ElasticStore(url, **options)
+    if url.startswith("lance://") or "://" not in url:
+        from .lance import LanceStore
+
+        return LanceStore(url)
+    raise StoreError(f"store URL {url!r}: use lance:///path/to/dir or http(s)://host:9200")

@@ -1,0 +1,21 @@
+"""Expected failures, each turned into a clear CLI message and an HTTP status by the web app."""
+
+
+class LifeseekerError(Exception):
+    """Base class of every expected lifeseeker failure."""
+
+
+class FilterError(LifeseekerError, ValueError):
+    """A filter clause has a bad value; the message names the field and the value (HTTP 400)."""
+
+
+class ModelUnavailable(LifeseekerError):
+    """Model weights could not be loaded; the message names the model and says how to provide it."""
+
+
+class StoreError(LifeseekerError):
+    """The store is unreachable, corrupt, or was built with another schema (HTTP 503)."""
+
+
+class NotFound(LifeseekerError, KeyError):
+    """An image id or file is not in the store (HTTP 404)."""

@@ -1,0 +1,185 @@
+"""The behavioural suite every store backend passes (parametrised over backends by the make_store fixture)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lifeseeker.engine import filters as F
+from lifeseeker.engine.store.base import VectorQuery
+
+from .reference import brute_force
+from .synth import PLACES, TAGS, WORDS, corpus
+
+DIMS = {"clip_vec": 16, "capmeta_vec": 8}
+N = 2000
+
+
+@pytest.fixture
+def filled(make_store):
+    store = make_store()
+    store.ensure_schema(DIMS)
+    docs = corpus(N, seed=7)
+    for i in range(0, N, 500):
+        store.upsert(docs[i:i + 500])
+    return store, docs
+
+
+def _clauses(draw_ints: list[int]) -> list:
+    """A deterministic family of clause combinations indexed by small integers (used by the property test)."""
+    pool = [
+        F.DateRange(date(2019, 3, 10), date(2019, 4, 2)),
+        F.DateRange(None, date(2019, 3, 20)),
+        F.HourRange(8, 12),
+        F.HourRange(21, 5),
+        F.Weekdays(frozenset({"Sat", "Sun"})),
+        F.PartOfDay(frozenset({"morning", "evening"})),
+        F.Terms("country", ("spain",)),
+        F.Terms("city", ("MALAGA",)),  # folds accents and case: matches "Málaga"
+        F.Terms("tags", ("laptop", "dog")),
+        F.Terms("places", ("Dublin",)),
+        F.GeoDistance(53.3861, -6.2566, 1.5),
+        F.GeoBox(44.0, 11.0, 43.0, 12.5),
+        F.TextMatch("heinz"),
+        F.TextMatch("coffee exit", ("ocr_text",)),
+    ]
+    return [pool[i % len(pool)] for i in draw_ints]
+
+
+def test_exact_top_k_equals_brute_force_on_fixed_cases(filled):
+    store, docs = filled
+    rng = np.random.default_rng(1)
+    for trial in range(12):
+        qc, qt = rng.standard_normal(16), rng.standard_normal(8)
+        w = F.Weights(float(rng.uniform(0, 1)), float(rng.uniform(0.05, 1)))
+        clauses = _clauses(rng.integers(0, 14, size=trial % 3).tolist())
+        want = brute_force(docs, qc, qt, w, clauses, 25)
+        got = store.search(VectorQuery(qc, qt, w), clauses, limit=25)
+        assert [h.image_id for h in got] == [i for i, _ in want], clauses
+        np.testing.assert_allclose([h.score for h in got], [s for _, s in want], atol=1e-5)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(picks=st.lists(st.integers(0, 13), max_size=3), seed=st.integers(0, 2**31 - 1),
+       w_iat=st.floats(0, 2), w_tat=st.floats(0.01, 2), limit=st.integers(1, 60), text_only=st.booleans())
+def test_property_store_equals_brute_force(filled, picks, seed, w_iat, w_tat, limit, text_only):
+    store, docs = filled
+    rng = np.random.default_rng(seed)
+    qc = None if text_only else rng.standard_normal(16)
+    qt = rng.standard_normal(8)
+    w = F.Weights(w_iat, w_tat)
+    clauses = _clauses(picks)
+    want = brute_force(docs, qc, qt, w, clauses, limit)
+    got = store.search(VectorQuery(qc, qt, w), clauses, limit=limit)
+    assert [h.image_id for h in got] == [i for i, _ in want]
+    np.testing.assert_allclose([h.score for h in got], [s for _, s in want], atol=1e-5)
+
+
+def test_components_are_raw_cosines_and_sum_to_the_score(filled):
+    store, docs = filled
+    by_id = {d["image_id"]: d for d in docs}
+    qc, qt = np.ones(16), np.arange(8.0)
+    hits = store.search(VectorQuery(qc, qt, F.Weights(0.7, 0.3)), limit=40)
+    assert len(hits) == 40
+    for h in hits:
+        d = by_id[h.image_id]
+        want_iat = 0.0 if d["clip_vec"] is None else float(d["clip_vec"] @ qc / np.linalg.norm(qc))
+        assert h.iat == pytest.approx(want_iat, abs=1e-5)
+        assert -1 <= h.iat <= 1 and -1 <= h.tat <= 1
+        assert h.score == pytest.approx(0.7 * h.iat + 0.3 * h.tat, abs=1e-6)
+        assert "clip_vec" not in h.doc or h.doc["clip_vec"] is None
+
+
+def test_count_matches_reference_for_every_clause(filled):
+    store, docs = filled
+    from .reference import passes
+
+    for clause in _clauses(list(range(14))):
+        want = sum(passes(d, clause) for d in docs)
+        assert store.count([clause]) == want, clause
+        assert 0 < want < N, f"clause {clause} should be selective on the synthetic corpus"
+
+
+def test_upsert_is_idempotent_and_replaces(filled):
+    store, docs = filled
+    store.upsert(docs[:10])
+    assert store.count() == N
+    changed = dict(docs[3], ocr_text="REPLACED TEXT", image_id=docs[3]["image_id"])
+    store.upsert([changed])
+    assert store.count() == N
+    assert store.get([docs[3]["image_id"]])[0]["ocr_text"] == "REPLACED TEXT"
+    assert store.count([F.TextMatch("replaced")]) == 1
+
+
+def test_get_keeps_order_and_skips_unknown(filled):
+    store, docs = filled
+    ids = [docs[5]["image_id"], "no-such-id", docs[2]["image_id"]]
+    got = store.get(ids)
+    assert [d["image_id"] for d in got] == [docs[5]["image_id"], docs[2]["image_id"]]
+    with_vec = store.get([docs[0]["image_id"]], with_vectors=True)[0]
+    np.testing.assert_allclose(with_vec["capmeta_vec"], docs[0]["capmeta_vec"], atol=1e-6)
+
+
+def test_existing_reports_models_for_resume(filled):
+    store, docs = filled
+    got = store.existing([docs[0]["image_id"], "missing"])
+    assert list(got) == [docs[0]["image_id"]]
+    assert got[docs[0]["image_id"]]["clip"] == "synthetic"
+
+
+def test_injection_values_are_just_text(filled):
+    store, _ = filled
+    for value in ["x' OR 1=1 --", "'; DROP TABLE lifelog; --", 'a" OR "1"="1', "*", "country:*", "%", "_"]:
+        assert store.count([F.Terms("country", (value,))]) == 0
+        assert store.search(VectorQuery(None, np.ones(8)), [F.Terms("tags", (value,))]) == []
+    assert store.count([F.TextMatch("x' OR 1=1 --")]) == 0
+    assert store.count() == N
+
+
+def test_neighbours_in_time_order_within_window(filled):
+    store, docs = filled
+    timed = sorted((d for d in docs if d["local_time"]), key=lambda d: (d["local_time"], d["image_id"]))
+    center = timed[len(timed) // 2]["local_time"]
+    got = store.neighbours(center, 6 * 3600, 6 * 3600)
+    want = [d["image_id"] for d in timed if abs((d["local_time"] - center).total_seconds()) <= 6 * 3600]
+    assert [d["image_id"] for d in got] == want
+    assert len(want) > 3
+
+
+def test_facets_count_values_under_filters(filled):
+    store, docs = filled
+    got = store.facets(["country", "tags"], [F.Terms("city", ("Barcelona",))])
+    want_country = sum(1 for d in docs if d["city"] == "Barcelona")
+    assert got["country"] == [("Spain", want_country)]
+    tag_counts = {}
+    for d in docs:
+        if d["city"] == "Barcelona":
+            for t in d["tags"]:
+                tag_counts[t] = tag_counts.get(t, 0) + 1
+    assert dict(got["tags"]) == tag_counts
+    assert set(dict(got["tags"])) <= set(TAGS)
+
+
+def test_collections_are_recorded(make_store, tmp_path):
+    store = make_store()
+    store.ensure_schema(DIMS)
+    store.set_collection("photos", str(tmp_path))
+    assert store.collections() == {"photos": str(tmp_path.resolve())}
+
+
+def test_empty_store_answers_empty(make_store):
+    store = make_store()
+    store.ensure_schema(DIMS)
+    assert store.count() == 0
+    assert store.search(VectorQuery(np.ones(16), np.ones(8))) == []
+    assert store.neighbours(datetime(2020, 1, 1), 60, 60) == []
+
+
+def test_synthetic_places_and_words_are_what_the_suite_assumes():
+    # Guards the fixtures the clause pool relies on (Málaga with an accent, the OCR vocabulary).
+    assert any(p[1] == "Málaga" for p in PLACES)
+    assert {"heinz", "coffee", "exit"} <= set(WORDS)
