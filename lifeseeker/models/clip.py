@@ -1,0 +1,182 @@
+"""CLIP behind two verbs (image features, text features), after rclip's ``model.py``: device and preprocessing hidden.
+
+Loading order (ARCHITECTURE.md "Models"): a local file or directory first, then the cache, then the hub:
+
+* ``pretrained`` is a path to a checkpoint file -> loaded from that file;
+* ``model_name`` is ``local-dir:/path`` (open_clip's schema: a folder with ``open_clip_config.json`` + weights) or
+  ``hf-hub:org/repo`` -> open_clip loads it (cache first, then the hub unless ``HF_HUB_OFFLINE=1``);
+* otherwise ``pretrained`` is an open_clip pretrained tag (e.g. ``datacomp_xl_s13b_b90k``), fetched into the
+  Hugging Face cache once;
+* ``pretrained="random"`` builds the architecture with random weights: for tests and benchmarks only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+RANDOM = "random"
+
+
+def pick_device(device: str = "auto") -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; anything else is returned unchanged."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def clip_dims(model_name: str) -> int:
+    """Embedding width of an open_clip architecture from its config alone (no weights needed), so a store can be
+    created with the right ``clip_vec`` width even in text-only mode. Raises ModelUnavailable for unknown names."""
+    import open_clip
+
+    if model_name.startswith("local-dir:"):
+        import json
+
+        cfg = json.loads((Path(model_name[len("local-dir:"):]) / "open_clip_config.json").read_text())
+        return int(cfg["model_cfg"]["embed_dim"])
+    cfg = open_clip.get_model_config(model_name)
+    if cfg is None:
+        raise ModelUnavailable(f"CLIP model {model_name!r} is not an open_clip architecture "
+                               f"(see open_clip.list_models()), nor local-dir:/path")
+    return int(cfg["embed_dim"])
+
+
+@dataclass
+class ClipEncoder:
+    """An open_clip model ready for inference.
+
+    Attributes:
+        name: ``"<architecture>/<pretrained>"``, recorded in each document's ``models.clip``.
+        dims: embedding width d.
+    """
+
+    name: str
+    dims: int
+    _model: object
+    _preprocess: object
+    _tokenizer: object
+    _device: str
+
+    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        """(n, d) float32, L2-normalised image embeddings (IaT document side). RGB PIL images of any size."""
+        import torch
+
+        if not images:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        batch = torch.stack([self._preprocess(im) for im in images]).to(self._device)
+        with torch.inference_mode():
+            feats = self._model.encode_image(batch)
+        return _unit(feats.float().cpu().numpy())
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """(n, d) float32, L2-normalised text embeddings (IaT query side)."""
+        import torch
+
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        tokens = self._tokenizer(list(texts)).to(self._device)
+        with torch.inference_mode():
+            feats = self._model.encode_text(tokens)
+        return _unit(feats.float().cpu().numpy())
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n = np.linalg.norm(x, axis=1, keepdims=True)
+    np.divide(x, n, out=x, where=n > 0)
+    return x
+
+
+HUB_PROBE_TIMEOUT_S = 3.0
+
+
+def hub_reachable(timeout_s: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """Whether the Hugging Face hub can be reached: False at once when ``HF_HUB_OFFLINE`` is set, else a TCP
+    connect to the hub's host within ``timeout_s`` seconds (so an air-gapped machine fails fast, not after the
+    hub client's retries)."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
+
+
+def weights_cached(model_name: str, pretrained: str) -> bool:
+    """Whether the weights of an open_clip pretrained tag are already in the Hugging Face cache."""
+    import open_clip
+    from huggingface_hub import try_to_load_from_cache
+
+    cfg = open_clip.get_pretrained_cfg(model_name, pretrained) or {}
+    repo = (cfg.get("hf_hub") or "").strip("/")
+    if not repo:
+        return False
+    return any(isinstance(try_to_load_from_cache(repo, f), str)
+               for f in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
+
+
+def load_clip(model_name: str, pretrained: str, device: str = "auto", cache_dir: str | None = None,
+              allow_download: bool = True) -> ClipEncoder:
+    """Load an open_clip model for inference (see the module docstring for the loading order).
+
+    Args:
+        model_name: open_clip architecture (``ViT-B-16``), ``local-dir:/path`` or ``hf-hub:org/repo``.
+        pretrained: pretrained tag, checkpoint file path, ``random`` (tests), or ignored for schema names.
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``...
+        cache_dir: where downloaded weights are kept (default: the Hugging Face cache).
+        allow_download: fetch missing weights from the hub (ingest does; query time never waits on a download).
+    Raises:
+        ModelUnavailable: the weights cannot be found locally nor fetched; the message names the model and says
+            how to provide it.
+    """
+    import open_clip
+
+    dev = pick_device(device)
+    schema = model_name.startswith(("local-dir:", "hf-hub:"))
+    weights = None if schema or pretrained == RANDOM else pretrained
+    label = model_name if schema else f"{model_name}/{pretrained}"
+    if weights and Path(weights).expanduser().is_file():
+        weights = str(Path(weights).expanduser())
+    elif weights:
+        if open_clip.get_pretrained_cfg(model_name, weights) in (None, {}):
+            tags = ", ".join(open_clip.list_pretrained_tags_by_model(model_name)) or "none"
+            raise ModelUnavailable(f"CLIP {label}: {weights!r} is neither a checkpoint file nor a pretrained tag "
+                                   f"of {model_name} (tags: {tags})")
+        if not weights_cached(model_name, weights) and not (allow_download and hub_reachable()):
+            raise ModelUnavailable(
+                f"CLIP weights {label} are not in the cache and the hub cannot be reached now. Provide them by "
+                f"running `lifeseeker ingest` once with internet access (weights are cached), by "
+                f"LIFESEEKER_CLIP_PRETRAINED=/path/to/checkpoint.bin, or by "
+                f"LIFESEEKER_CLIP_MODEL=local-dir:/path/to/open_clip_folder")
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            model_name, pretrained=weights, device=dev, cache_dir=cache_dir)
+        tokenizer = open_clip.get_tokenizer(model_name)
+    except Exception as exc:  # noqa: BLE001 - open_clip raises RuntimeError/OSError/HTTP errors alike
+        raise ModelUnavailable(
+            f"CLIP model {label} could not be loaded ({type(exc).__name__}: {str(exc)[:200]}). Provide it by "
+            f"running once with internet access (weights are cached), by LIFESEEKER_CLIP_PRETRAINED=/path/to/"
+            f"checkpoint.bin, or by LIFESEEKER_CLIP_MODEL=local-dir:/path/to/open_clip_folder") from exc
+    if pretrained == RANDOM and not schema:
+        log.warning("CLIP %s uses RANDOM weights: for tests and benchmarks only", model_name)
+    model.eval()
+    dims = int(getattr(model, "embed_dim", 0) or model.text_projection.shape[1])
+    return ClipEncoder(label, dims, model, preprocess, tokenizer, dev)

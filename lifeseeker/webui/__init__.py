@@ -1,0 +1,91 @@
+"""Flask app factory (after Flask's tutorial): services attached at start-up, blueprints for pages and the API.
+
+Production: ``gunicorn -w 2 --preload -b 127.0.0.1:5000 'lifeseeker.webui:create_app()'`` (``--preload`` loads
+the models once in the master; workers share them copy-on-write).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask, jsonify, request
+
+from ..config import Settings
+from ..engine.search import SearchService
+from ..errors import FilterError, LifeseekerError, NotFound, StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the views use, built once per process."""
+
+    settings: Settings
+    store: object
+    search: SearchService
+    thumbs_dir: Path
+
+
+def create_app(settings: Settings | None = None, *, store=None, models=None) -> Flask:
+    """Build the web app.
+
+    Args:
+        settings: defaults to ``Settings.from_env()``.
+        store: an open Store (tests inject one); default: ``open_store(settings.store)``.
+        models: loaded ``Models`` (tests inject tiny ones); default: loaded from the settings (CLIP optional).
+    Raises:
+        StoreError, ModelUnavailable: the store cannot open or the text model cannot load.
+    """
+    from ..engine.store.base import open_store
+    from ..models import load_models
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(LIFESEEKER_STORE_URL=settings.store, MAX_CONTENT_LENGTH=8 * 1024 * 1024,
+                      JSON_SORT_KEYS=False)
+    store = store if store is not None else open_store(settings.store, **settings.es_options())
+    if models is None:
+        models = load_models(settings, for_ingest=False)
+        for notice in models.notices:
+            log.warning(notice)
+    thumbs = Path(settings.cache_dir) / "thumbs"
+    app.extensions["lifeseeker"] = Services(settings, store, SearchService(store, models), thumbs)
+
+    from .api import bp as api_bp
+    from .pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(api_bp, url_prefix="/api")
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("Content-Security-Policy",
+                                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        return resp
+
+    def _error(status: int, exc: Exception):
+        if request.path.startswith("/api/"):
+            return jsonify(error=str(exc)), status
+        from flask import render_template
+
+        return render_template("error.html", status=status, message=str(exc)), status
+
+    app.register_error_handler(FilterError, lambda e: _error(400, e))
+    app.register_error_handler(NotFound, lambda e: _error(404, e))
+    app.register_error_handler(StoreError, lambda e: _error(503, e))
+    app.register_error_handler(LifeseekerError, lambda e: _error(500, e))
+    return app
+
+
+def services() -> Services:
+    """The Services of the current app."""
+    from flask import current_app
+
+    return current_app.extensions["lifeseeker"]
