@@ -51,7 +51,7 @@ def test_search_table_prints_rank_score_components_time_place_path(cli_store):
     r = CliRunner().invoke(cli, ["search", "a street", "--country", "Spain", "--limit", "5"], env=env)
     assert r.exit_code == 0, r.output
     assert "2 of 2 matching documents" in r.output  # the two iPhone photos taken in Madrid
-    lines = [ln for ln in r.output.splitlines() if ln.strip().startswith(("1 ", "2 ", "3 "))]
+    lines = [ln for ln in r.output.splitlines() if ln.startswith(("  1  ", "  2  ", "  3  "))]
     assert len(lines) == 2
     assert all("IaT" in ln and "TaT" in ln and "Spain" in ln and "photos/jpg/" in ln for ln in lines)
 
