@@ -254,6 +254,15 @@ def _clip_weights_state(settings: Settings) -> str:
     return "weights NOT in cache (fetched on first use when online; text-only otherwise)"
 
 
+def _register_plugins() -> None:
+    from .cli_elastic import es
+
+    cli.add_command(es)
+
+
+_register_plugins()
+
+
 def main() -> None:
     """Console-script entry point."""
     try:
