@@ -256,8 +256,11 @@ def _clip_weights_state(settings: Settings) -> str:
 
 def _register_plugins() -> None:
     from .cli_elastic import es
+    from .cli_query import commands as query_commands
 
     cli.add_command(es)
+    for command in query_commands:
+        cli.add_command(command)
 
 
 _register_plugins()

@@ -7,7 +7,8 @@ Documents are plain dicts whose keys are the mapping's fields (``mappings/lifelo
     score = W_IaT * cos(q_clip, clip_vec) + W_TaT * cos(q_tat, capmeta_vec)
 
 with raw cosine in [-1, 1]. A term whose query vector or document vector is missing contributes 0 (text-only
-mode: no CLIP weights, so no ``clip_vec`` and no ``q_clip``).
+mode: no CLIP weights, so no ``clip_vec`` and no ``q_clip``). Soft constraints parsed from the query add
+``sum_c w_c * exp(-d_c / s_c)`` (graded decay; formula, weights and scales in ``engine/query/soft.py``).
 """
 
 from __future__ import annotations
@@ -82,8 +83,14 @@ class Store(Protocol):
     def count(self, filters: Sequence[Filter] = ()) -> int:
         """Number of documents passing ``filters``."""
 
-    def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50) -> list[Hit]:
-        """Exact fused top-``limit`` among documents passing every filter, best first (ties: image_id asc)."""
+    def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50, *,
+               soft: Sequence[Any] = ()) -> list[Hit]:
+        """Exact fused top-``limit`` among documents passing every filter, best first (ties: image_id asc).
+
+        ``soft``: optional soft constraints (``engine/query/soft.py``: SoftDateRange, SoftMonths, SoftWeekdays,
+        SoftHours, SoftPlace, SoftNear). Their boost ``soft_boost(...)`` is added to ``score`` before the top-k
+        (the filters stay hard); ``Hit.iat``/``Hit.tat`` remain the raw cosines. Every backend computes the same
+        number (Elasticsearch: in the rescore script)."""
 
     def neighbours(self, around: datetime, before_s: int, after_s: int, collection: str | None = None,
                    limit: int = 500) -> list[Doc]:

@@ -7,7 +7,9 @@ L2-normalised float32 vector matrices), refreshed when the table version changes
 * each filter clause compiles to a boolean mask over the snapshot's columns with Arrow compute kernels or numpy;
   values travel as typed scalars and are never spliced into query text, so no value can change a query's shape;
 * the fused score is computed exactly over the rows that pass (matrix-vector products, no approximation):
-  ``score = W_IaT * C[rows] @ q_clip + W_TaT * T[rows] @ q_tat`` with zero rows for missing vectors.
+  ``score = W_IaT * C[rows] @ q_clip + W_TaT * T[rows] @ q_tat`` with zero rows for missing vectors;
+* optional soft constraints add their graded boosts to that score before the top-k (``engine/query/soft.py``,
+  ``soft_boost``: the one formula both stores compute); ``iat``/``tat`` of a hit stay the raw cosines.
 
 Collections (ingested roots) are kept in ``collections.json`` beside the table.
 """
@@ -32,7 +34,9 @@ import pyarrow.compute as pc
 from ...errors import StoreError
 from ..filters import (EARTH_RADIUS_KM, DateRange, Filter, GeoBox, GeoDistance, HourRange, PartOfDay, Terms,
                        TextMatch, Weekdays, tokens)
+from ..query.soft import SoftConstraint, SoftPlace, soft_boost
 from ..schema import load_schema
+from ..timeparts import WEEKDAYS
 from .base import VECTOR_FIELDS, Doc, Hit, VectorQuery
 
 log = logging.getLogger(__name__)
@@ -88,6 +92,19 @@ class _Snapshot:
 
     def column(self, name: str) -> pa.Array:
         return self.table.column(name).combine_chunks()
+
+    @cached_property
+    def soft_fields(self) -> dict[str, np.ndarray]:
+        """Per-row float64 arrays for ``soft_boost`` (NaN = missing): ``day`` (local date, days since 1970-01-01),
+        ``month``, ``weekday`` (0 = Mon), ``minute_of_day``, ``lat``, ``lon``."""
+        def floats(arr: pa.Array) -> np.ndarray:
+            return np.asarray(pc.cast(arr, pa.float64()).fill_null(np.nan), dtype=np.float64)
+
+        days = pc.cast(pc.cast(self.column("date"), pa.date32()), pa.int32())
+        weekday = pc.index_in(self.column("weekday"), value_set=pa.array(list(WEEKDAYS)))
+        lat, lon = self.latlon
+        return {"day": floats(days), "month": floats(self.column("month")), "weekday": floats(weekday),
+                "minute_of_day": floats(self.column("minute_of_day")), "lat": lat, "lon": lon}
 
     def folded_in(self, name: str, values: Sequence[str]) -> np.ndarray:
         """Rows whose keyword ``name`` (or any element, for array fields) folds to one of ``values``."""
@@ -356,7 +373,8 @@ class LanceStore:
         snap = self.snapshot()
         return int(self._mask(snap, filters).sum()) if filters else snap.n
 
-    def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50) -> list[Hit]:
+    def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50, *,
+               soft: Sequence[SoftConstraint] = ()) -> list[Hit]:
         snap = self.snapshot()
         rows = np.flatnonzero(self._mask(snap, filters)) if filters else None
         n = snap.n if rows is None else len(rows)
@@ -365,6 +383,8 @@ class LanceStore:
         iat = self._cosines(snap.vectors["clip_vec"], query.clip, rows, n)
         tat = self._cosines(snap.vectors["capmeta_vec"], query.tat, rows, n)
         score = query.weights.iat * iat + query.weights.tat * tat
+        if soft:
+            score = score + self._soft_boost(snap, soft, rows, n)
         k = min(limit, n)
         top = np.argpartition(-score, k - 1)[:k] if k < n else np.arange(n)
         ids = snap.ids if rows is None else snap.ids[rows]
@@ -372,6 +392,17 @@ class LanceStore:
         picked = order if rows is None else rows[order]
         docs = snap.table.take(pa.array(picked)).to_pylist()
         return [Hit(d["image_id"], float(score[i]), float(iat[i]), float(tat[i]), d) for d, i in zip(docs, order)]
+
+    @staticmethod
+    def _soft_boost(snap: _Snapshot, soft: Sequence[SoftConstraint], rows: np.ndarray | None, n: int) -> np.ndarray:
+        """Soft-constraint boosts of the candidate rows (``soft_boost``; keyword membership via the snapshot)."""
+        fields = snap.soft_fields if rows is None else {k: v[rows] for k, v in snap.soft_fields.items()}
+        matches = {}
+        for i, c in enumerate(soft):
+            if isinstance(c, SoftPlace):
+                hit = snap.folded_in(c.field, c.values)
+                matches[i] = hit if rows is None else hit[rows]
+        return soft_boost(soft, fields, n, matches)
 
     @staticmethod
     def _cosines(matrix: np.ndarray, q: np.ndarray | None, rows: np.ndarray | None, n: int) -> np.ndarray:

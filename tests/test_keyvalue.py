@@ -1,0 +1,89 @@
+"""key:value terms in the search box become hard filter clauses; bad ones give a clear FilterError."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from lifeseeker.engine import filters as F
+from lifeseeker.engine.query.keyvalue import build_filter, describe_filter, extract_filters
+from lifeseeker.engine.query.parse import parse_query
+from lifeseeker.errors import FilterError
+
+
+def test_the_issue_example():
+    text = ('red car city:Dublin country:"Ireland" date:2019-05..2019-06 after:2019-05-01 before:2020-01 '
+            'weekday:sat,sun hour:8-10 part:morning tag:laptop ocr:"heinz" near:53.35,-6.26,5km')
+    q = parse_query(text)
+    assert q.filters == (
+        F.Terms("city", ("Dublin",)),
+        F.Terms("country", ("Ireland",)),
+        F.DateRange(date(2019, 5, 1), date(2019, 6, 30)),
+        F.DateRange(date(2019, 5, 1), None),
+        F.DateRange(None, date(2019, 12, 31)),
+        F.Weekdays(frozenset({"Sat", "Sun"})),
+        F.HourRange(8, 10),
+        F.PartOfDay(frozenset({"morning"})),
+        F.Terms("tags", ("laptop",)),
+        F.TextMatch("heinz", ("ocr_text",)),
+        F.GeoDistance(53.35, -6.26, 5.0),
+    )
+    assert q.text == "red car" and q.visual == "red car"
+    assert q.constraints() == {"is_question": False}  # key:value terms are hard filters, not soft constraints
+
+
+@pytest.mark.parametrize("key, value, clause", [
+    ("date", "2019", F.DateRange(date(2019, 1, 1), date(2019, 12, 31))),
+    ("date", "2020-02", F.DateRange(date(2020, 2, 1), date(2020, 2, 29))),
+    ("date", "2019-05-03", F.DateRange(date(2019, 5, 3), date(2019, 5, 3))),
+    ("date", "2019-05..", F.DateRange(date(2019, 5, 1), None)),
+    ("date", "..2019-05", F.DateRange(None, date(2019, 5, 31))),
+    ("year", "2018", F.DateRange(date(2018, 1, 1), date(2018, 12, 31))),
+    ("before", "2019-05-01", F.DateRange(None, date(2019, 4, 30))),
+    ("hour", "22-2", F.HourRange(22, 2)),
+    ("hour", "8", F.HourRange(8, 9)),
+    ("hour", "8am-2pm", F.HourRange(8, 14)),
+    ("weekday", "Weekend", F.Weekdays(frozenset({"Sat", "Sun"}))),
+    ("weekday", "monday,tues", F.Weekdays(frozenset({"Mon", "Tue"}))),
+    ("City", "Málaga", F.Terms("city", ("Málaga",))),
+    ("semantic", "home", F.Terms("semantic_name", ("home",))),
+    ("near", "53.35,-6.26", F.GeoDistance(53.35, -6.26, 1.0)),
+    ("near", "53.35,-6.26,300m", F.GeoDistance(53.35, -6.26, 0.3)),
+    ("box", "54,-7,53,-6", F.GeoBox(54, -7, 53, -6)),
+    ("text", "exit sign", F.TextMatch("exit sign")),
+])
+def test_values(key, value, clause):
+    assert build_filter(key, value) == clause
+
+
+@pytest.mark.parametrize("text, key", [
+    ("date:2019-13", "date"), ("date:May", "date"), ("date:2019-02-30", "date"), ("date:..", "date"),
+    ("date:2020..2019", "date"), ("after:yesterday", "after"), ("weekday:funday", "weekday"), ("hour:25", "hour"),
+    ("hour:8-8", "hour"), ("hour:x", "hour"), ("part:brunch", "part"), ("near:91,0", "near"), ("near:a,b", "near"),
+    ('near:"53,-6,5 miles"', "near"), ("near:53,-6,far", "near"), ("box:1,2,3", "box"), ('city:""', "city"),
+    ('tag:","', "tag"), ("ocr:!!!", "ocr"), ("citty:Dublin", "citty"), ('colour:"red"', "colour"),
+])
+def test_bad_terms_raise_filter_error_naming_the_key(text, key):
+    with pytest.raises(FilterError) as err:
+        parse_query(f"red car {text}")
+    assert str(err.value).startswith(f"{key}:"), str(err.value)
+
+
+@pytest.mark.parametrize("text", [
+    "meeting at 10:30", "re:invent conference", "see http://example.com/a:b", "ratio 3:2", "Warning: wet floor",
+    "note:to self", "mailto:someone@example.com",
+])
+def test_ordinary_text_is_not_a_filter(text):
+    filters, spans = extract_filters(text)
+    assert filters == [] and spans == []
+    assert parse_query(text).filters == ()
+
+
+def test_describe_filter_is_json_ready():
+    import json
+
+    d = describe_filter(F.Weekdays(frozenset({"Sun", "Sat"})))
+    assert d == {"type": "Weekdays", "days": ["Sat", "Sun"]}
+    assert json.loads(json.dumps(describe_filter(F.DateRange(date(2019, 5, 1), None)))) == {
+        "type": "DateRange", "start": "2019-05-01", "end": None}
