@@ -58,6 +58,9 @@ from elasticsearch.dsl.query import Query
 
 from ...errors import StoreError
 from ..filters import DateRange, Filter, GeoBox, GeoDistance, HourRange, PartOfDay, Terms, TextMatch, Weekdays, tokens
+from ..query.soft import (EPOCH, SoftConstraint, SoftDateRange, SoftHours, SoftMonths, SoftNear, SoftPlace,
+                          SoftWeekdays)
+from ..timeparts import WEEKDAYS
 from ..schema import load_schema
 from .base import VECTOR_FIELDS, Doc, Hit, VectorQuery
 from .lance import fold
@@ -150,11 +153,68 @@ def filter_query(filters: Sequence[Filter]) -> dict[str, Any]:
 # --- the fused score script ----------------------------------------------------------------------------------------
 
 
-def fused_script(vectors: dict[str, list[float]], weights: dict[str, float]) -> dict[str, Any]:
-    """The painless ``script`` object computing ``offset + sum_f w_f * cosineSimilarity(q_f, f)`` over the vector
-    fields present in ``vectors`` (``clip_vec``/``capmeta_vec`` -> query vector), each term guarded so a document
-    without that vector contributes 0. ``offset = sum_f w_f`` keeps the score non-negative (Lucene requires it);
-    ``Math.max(0, .)`` only absorbs float rounding at exactly ``-offset``.
+def soft_script(soft: Sequence[SoftConstraint]) -> tuple[str, dict[str, Any]]:
+    """Painless statements adding the soft boosts to ``double b`` (``engine/query/soft.py``: the same formula as
+    ``soft_boost``, term by term), and their params. Values travel only as params (``p<i>_*``); the source is
+    built from constants and the constraint's type, never from user text.
+
+    Terms: ``w * Math.exp(-d / s)`` with d the distance outside the stated set (date: epoch days from the
+    ``date`` keyword; months/weekdays: cyclic distance; hours: minutes, wrapping midnight; near:
+    ``arcDistance`` in km beyond the radius); place: ``w`` when a (normalizer-folded) keyword value is listed.
+    A document lacking the field adds 0.
+    Reference: https://www.elastic.co/docs/reference/scripting-languages/painless/painless-api-reference
+    (``LocalDate.parse(..).toEpochDay()``, ``GeoPoint arcDistance`` in metres).
+    """
+    lines, params = [], {}
+    for i, c in enumerate(soft):
+        p = f"p{i}_"
+        params[p + "w"] = float(c.weight)
+        if isinstance(c, SoftDateRange):
+            params.update({p + "a": (c.start - EPOCH).days, p + "e": (c.end - EPOCH).days, p + "s": c.scale})
+            lines.append(f"if (doc['date'].size() != 0) {{ long t = LocalDate.parse(doc['date'].value).toEpochDay(); "
+                         f"double d = Math.max(0, Math.max(params.{p}a - t, t - params.{p}e)); "
+                         f"b += params.{p}w * Math.exp(-d / params.{p}s); }}")
+        elif isinstance(c, (SoftMonths, SoftWeekdays)):
+            if isinstance(c, SoftMonths):
+                field, period, targets, value = "month", 12, list(c.months), "doc['month'].value"
+            else:
+                field, period, targets = "weekday", 7, [WEEKDAYS.index(d) for d in c.days]
+                value = "params.wd.indexOf(doc['weekday'].value)"
+                params["wd"] = list(WEEKDAYS)
+            params.update({p + "t": targets, p + "s": float(c.scale)})
+            lines.append(f"if (doc['{field}'].size() != 0) {{ double x = {value}; double d = 99; "
+                         f"for (def t : params.{p}t) {{ double y = Math.abs(x - t) % {period}; "
+                         f"d = Math.min(d, Math.min(y, {period} - y)); }} "
+                         f"b += params.{p}w * Math.exp(-d / params.{p}s); }}")
+        elif isinstance(c, SoftHours):
+            params.update({p + "a": c.start_min, p + "e": c.end_min, p + "s": float(c.scale)})
+            lines.append(f"if (doc['minute_of_day'].size() != 0) {{ double t = doc['minute_of_day'].value; "
+                         f"double d = 1e9; for (int k = -1; k <= 1; k++) {{ double u = t + 1440 * k; "
+                         f"d = Math.min(d, Math.max(0, Math.max(params.{p}a - u, u - params.{p}e))); }} "
+                         f"b += params.{p}w * Math.exp(-d / params.{p}s); }}")
+        elif isinstance(c, SoftPlace):
+            if c.field not in load_schema().term_fields:
+                raise StoreError(f"soft place: {c.field!r} is not a keyword field")
+            params[p + "v"] = sorted({fold(v) for v in c.values})
+            lines.append(f"for (def v : doc['{c.field}']) {{ if (params.{p}v.contains(v)) "
+                         f"{{ b += params.{p}w; break; }} }}")
+        elif isinstance(c, SoftNear):
+            params.update({p + "lat": c.lat, p + "lon": c.lon, p + "r": c.radius_km, p + "s": c.scale_km})
+            lines.append(f"if (doc['location'].size() != 0) {{ double d = Math.max(0, doc['location'].arcDistance("
+                         f"params.{p}lat, params.{p}lon) / 1000.0 - params.{p}r); "
+                         f"b += params.{p}w * Math.exp(-d / params.{p}s); }}")
+        else:
+            raise TypeError(f"not a soft constraint: {c!r}")
+    return " ".join(lines), params
+
+
+def fused_script(vectors: dict[str, list[float]], weights: dict[str, float],
+                 soft: Sequence[SoftConstraint] = ()) -> dict[str, Any]:
+    """The painless ``script`` object computing ``offset + sum_f w_f * cosineSimilarity(q_f, f) + soft boosts``
+    over the vector fields present in ``vectors`` (``clip_vec``/``capmeta_vec`` -> query vector), each term guarded
+    so a document without that vector contributes 0. ``offset = sum_f w_f`` keeps the score non-negative (Lucene
+    requires it); ``Math.max(0, .)`` only absorbs float rounding at exactly ``-offset``. Soft boosts: see
+    :func:`soft_script`.
 
     Reference: https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-script-score-query
     (``cosineSimilarity``, checking ``doc['f'].size() == 0`` for missing vectors).
@@ -166,20 +226,29 @@ def fused_script(vectors: dict[str, list[float]], weights: dict[str, float]) -> 
         params[qp] = vec
         params[wp] = weights[field]
     params["offset"] = float(sum(weights[f] for f in vectors))
-    source = "double s = params.offset; " + " ".join(terms) + " return Math.max(0.0, s);"
+    source = "double s = params.offset; " + " ".join(terms)
+    if soft:
+        boost_src, boost_params = soft_script(soft)
+        params.update(boost_params)
+        source += " double b = 0; " + boost_src + " s += b;"
+    source += " return Math.max(0.0, s);"
     return {"source": source, "lang": SCRIPT_LANG, "params": params}
 
 
-def component_fields(vectors: dict[str, list[float]]) -> dict[str, Any]:
+def component_fields(vectors: dict[str, list[float]], soft: Sequence[SoftConstraint] = ()) -> dict[str, Any]:
     """``script_fields`` returning the raw cosine per present query vector as ``iat`` / ``tat`` (0 when the document
-    lacks the vector). Reference: https://www.elastic.co/docs/reference/elasticsearch/rest-apis/retrieve-selected-fields
-    (script fields)."""
+    lacks the vector), and the summed soft boost as ``boost`` when there are soft constraints. Reference:
+    https://www.elastic.co/docs/reference/elasticsearch/rest-apis/retrieve-selected-fields (script fields)."""
     out = {}
     for field, vec in vectors.items():
         qp, _ = _TERMS[field]
         out[_COMPONENT[field]] = {"script": {
             "source": f"doc['{field}'].size() == 0 ? 0.0 : cosineSimilarity(params.{qp}, '{field}')",
             "lang": SCRIPT_LANG, "params": {qp: vec}}}
+    if soft:
+        boost_src, boost_params = soft_script(soft)
+        out["boost"] = {"script": {"source": "double b = 0; " + boost_src + " return b;", "lang": SCRIPT_LANG,
+                                   "params": boost_params}}
     return out
 
 
@@ -187,7 +256,8 @@ def parse_hits(response: dict[str, Any], weights: dict[str, float], limit: int) 
     """Hits of a ``_search`` response from :meth:`ElasticStore.search`, best first, ties by image_id ascending.
 
     ``iat``/``tat`` come from the ``fields`` of the ``script_fields`` (absent -> 0: no query vector for that term);
-    the score is ``weights['clip_vec']*iat + weights['capmeta_vec']*tat`` in float64. Vectors are dropped from
+    the score is ``weights['clip_vec']*iat + weights['capmeta_vec']*tat + boost`` in float64 (``boost``: the soft
+    constraints' script field, 0 when absent). Vectors are dropped from
     ``doc``; date strings become datetimes.
     """
     hits = []
@@ -195,7 +265,8 @@ def parse_hits(response: dict[str, Any], weights: dict[str, float], limit: int) 
         fields = h.get("fields") or {}
         iat = float((fields.get("iat") or [0.0])[0])
         tat = float((fields.get("tat") or [0.0])[0])
-        score = weights.get("clip_vec", 0.0) * iat + weights.get("capmeta_vec", 0.0) * tat
+        boost = float((fields.get("boost") or [0.0])[0])
+        score = weights.get("clip_vec", 0.0) * iat + weights.get("capmeta_vec", 0.0) * tat + boost
         doc = doc_from_source(h.get("_source") or {}, with_vectors=False)
         doc["image_id"] = h["_id"]
         hits.append(Hit(h["_id"], float(score), iat, tat, doc))
@@ -533,19 +604,20 @@ class ElasticStore:
             vectors[field] = q.astype(float).tolist()
         return vectors, weights
 
-    def search_body(self, query: VectorQuery, filters: Sequence[Filter], limit: int, exact: bool) -> dict[str, Any]:
+    def search_body(self, query: VectorQuery, filters: Sequence[Filter], limit: int, exact: bool,
+                    soft: Sequence[SoftConstraint] = ()) -> dict[str, Any]:
         """The ``_search`` body for ``query`` (see the module docstring): exact ``script_score`` when ``exact``, else
         ``knn`` clauses + ``rescore``. Without any usable query vector: filtered docs by ``image_id``, score 0."""
         vectors, weights = self._query_vectors(query)
         size = min(MAX_WINDOW, limit + FETCH_MARGIN)
         flt = filter_query(filters)
         body: dict[str, Any] = {"size": size, "_source": {"excludes": list(VECTOR_FIELDS)}, "track_total_hits": False}
-        if not vectors:
+        if not vectors and not soft:
             body.update(query=flt, sort=[{"image_id": "asc"}])
             return body
-        script = fused_script(vectors, weights)
-        body["script_fields"] = component_fields(vectors)
-        if exact:
+        script = fused_script(vectors, weights, soft)
+        body["script_fields"] = component_fields(vectors, soft)
+        if exact or not vectors:
             body["query"] = {"script_score": {"query": flt, "script": script}}
             body["sort"] = [{"_score": "desc"}, {"image_id": "asc"}]
             return body
@@ -564,9 +636,11 @@ class ElasticStore:
                                      "query_weight": 0.0, "rescore_query_weight": 1.0}}
         return body
 
-    def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50) -> list[Hit]:
-        """Fused top-``limit`` among documents passing every filter, best first (ties: image_id asc); exact when the
-        filtered count is at most ``exact_threshold``, else kNN candidates re-scored exactly.
+    def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50, *,
+               soft: Sequence[SoftConstraint] = ()) -> list[Hit]:
+        """Fused top-``limit`` (plus soft boosts) among documents passing every filter, best first (ties: image_id
+        asc); exact when the filtered count is at most ``exact_threshold`` (or there is no query vector), else kNN
+        candidates re-scored exactly.
 
         Raises:
             StoreError: a query vector has the wrong width; the cluster is unreachable.
@@ -576,7 +650,7 @@ class ElasticStore:
         n = self.count(filters)
         if n == 0:
             return []
-        body = self.search_body(query, filters, limit, exact=n <= self.exact_threshold)
+        body = self.search_body(query, filters, limit, exact=n <= self.exact_threshold, soft=soft)
         got = self._call("search", self.client.search, index=self.index, body=body, missing=None)
         if not got:
             return []
