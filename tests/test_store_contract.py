@@ -183,3 +183,42 @@ def test_synthetic_places_and_words_are_what_the_suite_assumes():
     # Guards the fixtures the clause pool relies on (Málaga with an accent, the OCR vocabulary).
     assert any(p[1] == "Málaga" for p in PLACES)
     assert {"heinz", "coffee", "exit"} <= set(WORDS)
+
+
+def test_soft_boosts_rank_like_the_reference_formula(filled):
+    from lifeseeker.engine.query.soft import (SoftDateRange, SoftHours, SoftMonths, SoftNear, SoftPlace,
+                                              SoftWeekdays, day_number, soft_boost)
+    from lifeseeker.engine.timeparts import WEEKDAYS
+
+    from .reference import cos
+
+    store, docs = filled
+    soft = [SoftDateRange(date(2019, 3, 20), date(2019, 3, 25)), SoftMonths((4,)), SoftWeekdays(("Sun",)),
+            SoftHours(7 * 60, 9 * 60), SoftPlace("places", ("MALAGA",)), SoftNear(53.3861, -6.2566, 0.5)]
+    nan = float("nan")
+    fields = {
+        "day": np.array([day_number(date.fromisoformat(d["date"])) if d["date"] else nan for d in docs]),
+        "month": np.array([d["month"] if d["month"] else nan for d in docs], dtype=float),
+        "weekday": np.array([WEEKDAYS.index(d["weekday"]) if d["weekday"] else nan for d in docs]),
+        "minute_of_day": np.array([d["minute_of_day"] if d["minute_of_day"] is not None else nan for d in docs],
+                                  dtype=float),
+        "lat": np.array([d["location"]["lat"] if d["location"] else nan for d in docs]),
+        "lon": np.array([d["location"]["lon"] if d["location"] else nan for d in docs]),
+        "places": [d["places"] for d in docs],
+    }
+    boost = soft_boost(soft, fields, len(docs))
+    assert (boost > 0).sum() > N // 2 and boost.max() > 0.1
+    rng = np.random.default_rng(3)
+    qc, qt = rng.standard_normal(16), rng.standard_normal(8)
+    w = F.Weights(0.7, 0.3)
+    clauses = [F.Terms("country", ("Spain", "Ireland"))]
+    from .reference import passes
+
+    want = sorted(((d["image_id"], w.iat * cos(qc, d["clip_vec"]) + w.tat * cos(qt, d["capmeta_vec"]) + b)
+                   for d, b in zip(docs, boost) if all(passes(d, c) for c in clauses)),
+                  key=lambda p: (-p[1], p[0]))[:30]
+    got = store.search(VectorQuery(qc, qt, w), clauses, limit=30, soft=soft)
+    assert [h.image_id for h in got] == [i for i, _ in want]
+    np.testing.assert_allclose([h.score for h in got], [s for _, s in want], atol=1e-5)
+    for h in got:  # components stay raw cosines; the boost is only in the score
+        assert h.score >= 0.7 * h.iat + 0.3 * h.tat - 1e-6
