@@ -33,8 +33,11 @@ def passes(doc: dict, clause) -> bool:
     if isinstance(clause, F.Terms):
         v = doc.get(clause.field)
         vals = v if isinstance(v, list) else ([] if v is None else [v])
-        want = {_fold(x) for x in clause.values}
-        return any(_fold(x) in want for x in vals)
+        from lifeseeker.engine.schema import load_schema
+
+        norm = _fold if "normalizer" in load_schema().properties[clause.field] else str
+        want = {norm(x) for x in clause.values}
+        return any(norm(x) in want for x in vals)
     if isinstance(clause, (F.GeoDistance, F.GeoBox)):
         loc = doc.get("location")
         if not loc:

@@ -222,3 +222,10 @@ def test_soft_boosts_rank_like_the_reference_formula(filled):
     np.testing.assert_allclose([h.score for h in got], [s for _, s in want], atol=1e-5)
     for h in got:  # components stay raw cosines; the boost is only in the score
         assert h.score >= 0.7 * h.iat + 0.3 * h.tat - 1e-6
+
+
+def test_terms_fold_only_fields_with_the_folding_normalizer(filled):
+    store, docs = filled
+    assert store.count([F.Terms("country", ("SPAIN",))]) == sum(d["country"] == "Spain" for d in docs) > 0
+    assert store.count([F.Terms("collection", ("SYNTH",))]) == 0  # collection has no normalizer: exact
+    assert store.count([F.Terms("collection", ("synth",))]) == N

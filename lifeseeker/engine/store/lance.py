@@ -106,16 +106,18 @@ class _Snapshot:
         return {"day": floats(days), "month": floats(self.column("month")), "weekday": floats(weekday),
                 "minute_of_day": floats(self.column("minute_of_day")), "lat": lat, "lon": lon}
 
-    def folded_in(self, name: str, values: Sequence[str]) -> np.ndarray:
-        """Rows whose keyword ``name`` (or any element, for array fields) folds to one of ``values``."""
-        wanted = pa.array(sorted({fold(v) for v in values}), pa.string())
+    def folded_in(self, name: str, values: Sequence[str], folding: bool = True) -> np.ndarray:
+        """Rows whose keyword ``name`` (or any element, for array fields) folds to one of ``values`` (equals one of
+        them when ``folding`` is False)."""
+        norm = fold if folding else str
+        wanted = pa.array(sorted({norm(v) for v in values}), pa.string())
         col = self.column(name)
         parents = None
         if pa.types.is_list(col.type):
             parents = np.asarray(pc.list_parent_indices(col))
             col = pc.list_flatten(col)
         encoded = pc.dictionary_encode(col)
-        folded_dict = pa.array([fold(v) for v in encoded.dictionary.to_pylist()], pa.string())
+        folded_dict = pa.array([norm(v) for v in encoded.dictionary.to_pylist()], pa.string())
         dict_hit = np.asarray(pc.is_in(folded_dict, value_set=wanted))
         codes = encoded.indices.to_numpy(zero_copy_only=False)
         valid = np.asarray(encoded.indices.is_valid())
@@ -190,7 +192,9 @@ def _(clause: PartOfDay, snap: _Snapshot) -> np.ndarray:
 
 @compile_mask.register
 def _(clause: Terms, snap: _Snapshot) -> np.ndarray:
-    return snap.folded_in(clause.field, clause.values)
+    # fold only where the mapping gives the field the folding normalizer, as Elasticsearch does
+    folding = "normalizer" in load_schema().properties[clause.field]
+    return snap.folded_in(clause.field, clause.values, folding=folding)
 
 
 @compile_mask.register
@@ -424,7 +428,7 @@ class LanceStore:
         center = int((around.replace(tzinfo=None) - datetime(1970, 1, 1)) / timedelta(seconds=1))
         mask = (t >= center - before_s) & (t <= center + after_s)
         if collection is not None:
-            mask &= snap.folded_in("collection", [collection])
+            mask &= snap.folded_in("collection", [collection], folding=False)
         rows = np.flatnonzero(mask)
         rows = rows[np.lexsort((snap.ids[rows], t[rows]))][:limit]
         return snap.table.take(pa.array(rows, pa.int64())).to_pylist()
