@@ -1,0 +1,1 @@
+"""Competition: taking part in a Lifelog Search Challenge session (DRES v2 submission and logging)."""

@@ -1,0 +1,1 @@
+"""Offline evaluation: LSC topic files, retrieval metrics per hint level, QA answer scoring, TREC run export."""
