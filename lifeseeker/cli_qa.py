@@ -1,0 +1,120 @@
+"""CLI commands of question answering: ``lifeseeker ask "question" [filters] [--json]`` and ``lifeseeker fetch-vqa``.
+
+The lead registers ``commands`` in ``lifeseeker/cli.py``. Parses arguments and delegates to ``engine/qa.py``.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .errors import LifeseekerError, ModelUnavailable
+
+# Filled at the end of this module. Defined first so that importing this module before ``lifeseeker.cli`` (whose
+# plugin registration imports ``commands`` while this module is still initialising) finds a list, not an error.
+commands: list[click.Command] = []
+
+
+def _filter_options(func):
+    """The search command's filter options (``cli.FILTER_OPTIONS``: one vocabulary with the JSON API)."""
+    from .cli import FILTER_OPTIONS
+
+    for flag, key, help_text in reversed(FILTER_OPTIONS):
+        func = click.option(flag, key, default=None, help=help_text)(func)
+    return func
+
+
+def _settings(ctx: click.Context):
+    from .config import Settings
+
+    obj = ctx.find_object(dict) or {}
+    return obj.get("settings") or Settings.from_env()
+
+
+def build_qa(settings, echo=None):
+    """A QaService from the settings: store, encoders (CLIP optional) and the VQA model when it can load (cache or
+    directory only). ``echo`` receives the warnings. Raises StoreError / ModelUnavailable (text model)."""
+    from .engine.qa import QaService
+    from .engine.search import SearchService
+    from .engine.store.base import open_store
+    from .models import load_models
+    from .models.vqa import load_vqa, vqa_disabled
+
+    echo = echo or (lambda msg: click.echo(msg, err=True))
+    store = open_store(settings.store, **settings.es_options())
+    models = load_models(settings, for_ingest=False)
+    for notice in models.notices:
+        echo(f"warning: {notice}")
+    vqa = error = None
+    if vqa_disabled(settings.vqa_model):
+        error = "VQA is turned off (LIFESEEKER_VQA_MODEL is empty or 'none')"
+    else:
+        try:
+            vqa = load_vqa(settings.vqa_model, device=settings.device)
+        except ModelUnavailable as exc:
+            error = str(exc)
+    return QaService(SearchService(store, models), vqa=vqa, vqa_error=error)
+
+
+@click.command("ask")
+@click.argument("question")
+@_filter_options
+@click.option("--weights", default=None, help="W_IAT,W_TAT (default 0.7,0.3).")
+@click.option("--vqa-model", default=None, help="BLIP VQA model: Hugging Face id or directory (default "
+              "$LIFESEEKER_VQA_MODEL or Salesforce/blip-vqa-base); 'none' turns VQA off.")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer and its evidence as JSON.")
+@click.pass_context
+def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
+    """Answer QUESTION from the lifelog: when, where, how many times, how long (metadata), or what was seen
+    (VQA over the top images). Prints the answer, its confidence and type, and the evidence."""
+    from dataclasses import replace
+
+    from .engine.filters import Weights, filters_from_params
+
+    settings = _settings(ctx)
+    if vqa_model is not None:
+        settings = replace(settings, vqa_model=vqa_model)
+    try:
+        filters = filters_from_params({k: v for k, v in params.items() if v})
+        w = Weights.parse(weights) if weights else settings.weights
+        answer = build_qa(settings).answer(question, filters, w)
+    except LifeseekerError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), indent=1, ensure_ascii=False))
+        return
+    for n in answer.notices:
+        click.echo(f"note: {n}", err=True)
+    kind = f"{answer.answer_type or 'not a question'}" + (f"/{answer.kind}" if answer.kind else "")
+    click.echo(f"answer: {answer.answer if answer.answer is not None else '(none)'}")
+    click.echo(f"type: {kind}  confidence: {answer.confidence:.2f}  ({answer.took_ms:.0f} ms)")
+    if answer.explanation:
+        click.echo(f"how: {answer.explanation}")
+    for e in answer.events:
+        when = f"{e.start:%Y-%m-%d %H:%M}" + (f"-{e.end:%H:%M}" if e.end and e.end != e.start else "") \
+            if e.start else "-"
+        click.echo(f"  event {when}  {e.place or '-'}  score {e.score:+.4f}  -> {e.answer or '-'}")
+        for im in answer.images:
+            if im.event_id == e.event_id:
+                click.echo(f"      {im.image_id}  {im.score:+.4f}  -> {im.answer or '-'}")
+
+
+@click.command("fetch-vqa")
+@click.option("--vqa-model", default=None, help="Hugging Face id (default $LIFESEEKER_VQA_MODEL or "
+              "Salesforce/blip-vqa-base).")
+@click.pass_context
+def fetch_vqa_cmd(ctx, vqa_model):
+    """Download the VQA model into the Hugging Face cache once (needs internet); queries then load it offline."""
+    from .models.vqa import load_vqa
+
+    settings = _settings(ctx)
+    name = vqa_model or settings.vqa_model
+    try:
+        model = load_vqa(name, device="cpu", allow_download=True)
+    except ModelUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"VQA model {model.name} is ready (cached).")
+
+
+commands.extend([ask_cmd, fetch_vqa_cmd])
