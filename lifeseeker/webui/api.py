@@ -1,22 +1,84 @@
 """JSON API. ``GET /api/search`` takes the same parameters as the CLI's filter options (one vocabulary:
-``engine.filters.filters_from_params``) plus ``q``, ``limit`` and ``weights``."""
+``engine.filters.filters_from_params``) plus ``q``, ``limit`` and ``weights``, and the search-experience
+parameters of ``search_request`` (feedback, more like this, sequence, events, rerank).
+
+Endpoints: ``GET /api/search``, ``POST /api/search/image`` (multipart ``image``: query by image), ``GET
+/api/context/<id>`` (temporal context), ``GET /api/suggest`` (suggestions from marked images), ``GET
+/api/image/<id>``, ``GET /api/info``.
+"""
 
 from __future__ import annotations
 
+import io
+import math
+from collections import Counter
 from typing import Any, Mapping
 
 from flask import Blueprint, jsonify, request, url_for
 
+from ..engine.context import DEFAULT_CONTEXT_MINUTES, temporal_context
+from ..engine.events import Event
+from ..engine.feedback import Rocchio, parse_ids
 from ..engine.filters import Weights, filters_from_params
-from ..engine.search import SearchRequest
+from ..engine.search import MAX_QUERY_PIXELS, SearchRequest, SearchResponse
+from ..engine.sequence import EventPair, parse_sequence, parse_within
 from ..engine.store.base import Hit
+from ..engine.suggest import suggest
 from ..errors import FilterError, NotFound
 
 bp = Blueprint("api", __name__)
 
+MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # also the app's MAX_CONTENT_LENGTH (larger bodies get 413)
+FLAGS_OFF = ("0", "false", "no", "off")
 
-def search_request(args: Mapping[str, Any], default_weights: Weights) -> SearchRequest:
-    """A SearchRequest from query-string parameters. Raises FilterError naming the bad parameter."""
+
+@bp.record_once
+def _attach_reranker(state) -> None:
+    """At app start: load the reranker the settings name (``LIFESEEKER_RERANK*``) into the search service; absent
+    weights become a notice and reranking is skipped."""
+    from ..models.clip import pick_device
+    from ..models.rerank import load_reranker
+
+    svc = state.app.extensions.get("lifeseeker")
+    if svc is None or getattr(svc.search, "reranker", None) is not None:
+        return
+    from ..engine.rerank import RERANK_BLEND, RERANK_N, check_rerank_params
+
+    n = getattr(svc.settings, "rerank_n", RERANK_N)
+    blend = getattr(svc.settings, "rerank_blend", RERANK_BLEND)
+    check_rerank_params(n, blend)
+    reranker, notices = load_reranker(svc.settings, device=pick_device(svc.settings.device))
+    svc.search.reranker = reranker
+    svc.search.rerank_n, svc.search.rerank_blend = n, blend
+    svc.search.service_notices.extend(notices)
+
+
+def _num(args: Mapping[str, Any], name: str, conv=float, default=None):
+    raw = args.get(name)
+    if raw is None or str(raw).strip() == "":
+        return default
+    try:
+        v = conv(str(raw).strip())
+    except ValueError:
+        raise FilterError(f"{name}: expected a number, got {raw!r}") from None
+    if isinstance(v, float) and not math.isfinite(v):
+        raise FilterError(f"{name}: expected a finite number, got {raw!r}")
+    return v
+
+
+def _ids(args: Mapping[str, Any], name: str) -> tuple[str, ...]:
+    return parse_ids(args.getlist(name) if hasattr(args, "getlist") else args.get(name), name)
+
+
+def search_request(args: Mapping[str, Any], default_weights: Weights, *, image=None) -> SearchRequest:
+    """A SearchRequest from query-string parameters. Raises FilterError naming the bad parameter.
+
+    Beyond the filters: ``relevant`` / ``irrelevant`` (image ids, comma lists or repeated), ``like`` (an image
+    id), ``rocchio`` (``alpha,beta,gamma``), ``then`` (the B of "A then B") and ``within`` (``2h``, ``90``
+    minutes, ``1d``); without ``then``, a ``q`` such as "A, then B within 2h" is split (``seq=0`` keeps it whole);
+    ``events`` (0 = flat list), ``gap`` (event gap, minutes), ``dup`` (near-duplicate cosine), ``rerank`` (0/1),
+    ``rerank_n``, ``rerank_blend``.
+    """
     raw_limit = args.get("limit") or "50"
     try:
         limit = int(raw_limit)
@@ -24,8 +86,65 @@ def search_request(args: Mapping[str, Any], default_weights: Weights) -> SearchR
         raise FilterError(f"limit: expected a whole number, got {raw_limit!r}") from None
     weights = Weights.parse(args["weights"]) if args.get("weights") else default_weights
     params = {k: args.getlist(k) if hasattr(args, "getlist") else args[k] for k in args}
-    return SearchRequest(text=args.get("q", ""), filters=filters_from_params(params), weights=weights,
-                         limit=limit)
+    text, then = args.get("q", ""), (args.get("then") or "").strip()
+    within = parse_within(args["within"]) if (args.get("within") or "").strip() else None
+    if not then and str(args.get("seq", "1")).lower() not in FLAGS_OFF:
+        seq = parse_sequence(text)
+        if seq is not None:
+            text, then = seq.first, seq.second
+            within = within or seq.within_minutes
+    extra: dict[str, Any] = {}
+    if args.get("rocchio"):
+        parts = str(args["rocchio"]).split(",")
+        if len(parts) != 3:
+            raise FilterError(f"rocchio: expected alpha,beta,gamma, got {args['rocchio']!r}")
+        try:
+            extra["rocchio"] = Rocchio(*(float(p) for p in parts))
+        except ValueError:
+            raise FilterError(f"rocchio: expected three numbers, got {args['rocchio']!r}") from None
+    if args.get("rerank") not in (None, ""):
+        extra["rerank"] = str(args["rerank"]).lower() not in FLAGS_OFF
+    for name, key, conv in (("gap", "gap_minutes", float), ("dup", "dup_threshold", float),
+                            ("rerank_n", "rerank_n", int), ("rerank_blend", "rerank_blend", float)):
+        v = _num(args, name, conv)
+        if v is not None:
+            extra[key] = v
+    if within is not None:
+        extra["within_minutes"] = within
+    like = (args.get("like") or "").strip() or None
+    return SearchRequest(text=text, filters=filters_from_params(params), weights=weights, limit=limit,
+                         relevant=_ids(args, "relevant"), irrelevant=_ids(args, "irrelevant"), like=like,
+                         image=image, then=then, events=str(args.get("events", "1")).lower() not in FLAGS_OFF,
+                         **extra)
+
+
+def read_upload(file) -> Any:
+    """An uploaded query image (werkzeug FileStorage) decoded in memory to an RGB PIL image; nothing is written
+    to disk. Raises FilterError naming ``image``: missing, over MAX_UPLOAD_BYTES, over MAX_QUERY_PIXELS, or not an
+    image."""
+    from PIL import Image, ImageOps
+
+    from ..ingest.pipeline import register_image_plugins
+
+    if file is None or not file.filename:
+        raise FilterError("image: choose an image file to search by")
+    data = file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise FilterError(f"image: larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB")
+    if not data:
+        raise FilterError("image: the file is empty")
+    register_image_plugins()
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.size[0] * im.size[1] > MAX_QUERY_PIXELS:
+                raise FilterError(f"image: {im.size[0]}x{im.size[1]} px is over the {MAX_QUERY_PIXELS:,} px limit")
+            im.load()
+            out = ImageOps.exif_transpose(im).convert("RGB")
+    except FilterError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - PIL raises many kinds for a bad file
+        raise FilterError(f"image: not a readable image ({type(exc).__name__})") from None
+    return out
 
 
 def doc_json(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -38,10 +157,13 @@ def doc_json(doc: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def hit_json(hit: Hit) -> dict[str, Any]:
-    """One hit: id, fused score and both components, the document, and (in a request) its image URLs."""
+def hit_json(hit: Hit, rerank: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """One hit: id, fused score and both components, the document, and (in a request) its image URLs; with
+    ``rerank`` (image_id -> probability) given, ``rerank`` is the matcher's probability for reranked hits."""
     out = {"image_id": hit.image_id, "score": round(hit.score, 6), "iat": round(hit.iat, 6),
            "tat": round(hit.tat, 6), **{k: v for k, v in doc_json(hit.doc).items() if k != "image_id"}}
+    if rerank and hit.image_id in rerank:
+        out["rerank"] = round(rerank[hit.image_id], 6)
     try:
         out["thumb_url"] = url_for("pages.thumb", image_id=hit.image_id)
         out["image_url"] = url_for("pages.image", image_id=hit.image_id)
@@ -50,18 +172,122 @@ def hit_json(hit: Hit) -> dict[str, Any]:
     return out
 
 
+def _location(hits: list[Hit]) -> dict | None:
+    for h in hits:
+        loc = h.doc.get("location")
+        if loc and loc.get("lat") is not None and loc.get("lon") is not None:
+            return {"lat": loc["lat"], "lon": loc["lon"]}
+    return None
+
+
+def event_json(event: Event, rerank: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """One time event: id, score, span (ISO local times), place, location (its first geotagged frame), size,
+    ``hit_ids`` (time order), ``top`` (its best 3 near-duplicate runs: the representative hit plus
+    ``duplicates``, the run's size, and ``duplicate_ids``) and ``groups`` (every run in time order)."""
+    groups = event.extra.get("groups") or []
+    top = event.extra.get("top_distinct") or []
+
+    def rep(g) -> dict[str, Any]:
+        out = hit_json(g.best, rerank)
+        out.update(duplicates=g.count, duplicate_ids=[h.image_id for h in g.others])
+        return out
+
+    return {"event_id": event.event_id, "score": round(event.score, 6),
+            "start": event.start.isoformat() if event.start else None,
+            "end": event.end.isoformat() if event.end else None, "duration_s": event.duration_s,
+            "place": event.place, "location": _location(event.hits), "size": len(event.hits),
+            "distinct": len(groups), "hit_ids": [h.image_id for h in event.hits],
+            "top": [rep(g) for g in top] if top else [hit_json(h, rerank) for h in event.top],
+            "groups": [{"image_id": g.best.image_id, "count": g.count, "members": [h.image_id for h in g.hits]}
+                       for g in groups]}
+
+
+def pair_json(pair: EventPair, rerank: Mapping[str, float] | None = None) -> dict[str, Any]:
+    """A sequence match: both events, the gap in seconds and the pair score."""
+    return {"score": round(pair.score, 6), "gap_s": pair.gap_s, "first": event_json(pair.first, rerank),
+            "second": event_json(pair.second, rerank)}
+
+
+def timeline(hits: list[Hit]) -> list[dict[str, Any]]:
+    """Hits per local date, in date order: ``[{"date": "YYYY-MM-DD", "count": n}]`` (undated hits left out)."""
+    counts = Counter(h.doc["local_time"].date().isoformat() for h in hits if h.doc.get("local_time"))
+    return [{"date": d, "count": c} for d, c in sorted(counts.items())]
+
+
+def response_json(req: SearchRequest, resp: SearchResponse) -> dict[str, Any]:
+    """The whole search answer as JSON (used by ``/api/search`` and ``/api/search/image``)."""
+    r = resp.rerank_scores
+    return dict(query=req.text, then=req.then or None, total_filtered=resp.total_filtered,
+                text_only=resp.text_only, notices=resp.notices, took_ms=round(resp.took_ms, 1),
+                weights=[req.weights.iat, req.weights.tat], reranked_by=resp.reranked_by, feedback=resp.feedback,
+                hits=[dict(rank=i, **hit_json(h, r)) for i, h in enumerate(resp.hits, 1)],
+                events=[event_json(e, r) for e in resp.events],
+                pairs=[pair_json(p, r) for p in resp.pairs],
+                then_hits=[dict(rank=i, **hit_json(h, r)) for i, h in enumerate(resp.then_hits[:req.limit], 1)],
+                timeline=timeline(resp.hits),
+                suggestions=[{"label": s.label, "kind": s.kind, "params": dict(s.params)}
+                             for s in resp.suggestions])
+
+
 @bp.get("/search")
 def search():
-    """Ranked results: ``{"hits": [...], "total_filtered", "text_only", "notices", "took_ms"}``; 400 on bad input."""
+    """Ranked results: ``{"hits": [...], "events": [...], "pairs": [...], "then_hits": [...] (the B side of a
+    sequence), "timeline": [...], "suggestions",
+    "total_filtered", "text_only", "notices", "took_ms", "reranked_by", "feedback"}``; 400 on bad input."""
     from . import services
 
     svc = services()
     req = search_request(request.args, svc.settings.weights)
-    resp = svc.search.search(req)
-    return jsonify(query=req.text, total_filtered=resp.total_filtered, text_only=resp.text_only,
-                   notices=resp.notices, took_ms=round(resp.took_ms, 1),
-                   weights=[req.weights.iat, req.weights.tat],
-                   hits=[dict(rank=i, **hit_json(h)) for i, h in enumerate(resp.hits, 1)])
+    return jsonify(response_json(req, svc.search.search(req)))
+
+
+@bp.post("/search/image")
+def search_image():
+    """Query by an uploaded image (multipart field ``image``, at most 8 MB and 40 MP; decoded in memory, never
+    stored) with the filters of ``/api/search`` in the query string. 400 when CLIP is absent or the file is bad."""
+    from . import services
+
+    svc = services()
+    image = read_upload(request.files.get("image"))
+    req = search_request(request.args, svc.settings.weights, image=image)
+    return jsonify(response_json(req, svc.search.search(req)))
+
+
+def context_json(image_id: str, args: Mapping[str, Any]) -> dict[str, Any]:
+    """Temporal context of ``image_id`` (``minutes`` before and after, default 30; ``limit`` images, default
+    200) as JSON. Raises NotFound, FilterError."""
+    from . import services
+
+    minutes = _num(args, "minutes", float, DEFAULT_CONTEXT_MINUTES)
+    limit = _num(args, "limit", int, 200)
+    ctx = temporal_context(services().store, image_id, minutes, limit=limit)
+    images = []
+    for d in ctx.docs:
+        out = doc_json(d)
+        out.update(thumb_url=url_for("pages.thumb", image_id=d["image_id"]),
+                   image_url=url_for("pages.image", image_id=d["image_id"]))
+        images.append(out)
+    return {"image_id": image_id, "minutes": minutes, "index": ctx.index, "truncated": ctx.truncated,
+            "images": images}
+
+
+@bp.get("/context/<path:image_id>")
+def context(image_id: str):
+    """``{"image_id", "minutes", "index", "truncated", "images": [...]}``: images within +-minutes, time order."""
+    return jsonify(context_json(image_id, request.args))
+
+
+@bp.get("/suggest")
+def suggestions():
+    """Suggestions from ``relevant`` image ids for query ``q``: ``{"suggestions": [{label, kind, params}]}``."""
+    from . import services
+
+    ids = _ids(request.args, "relevant")
+    if not ids:
+        raise FilterError("relevant: give at least one image id")
+    docs = services().store.get(list(ids))
+    out = suggest(docs, request.args.get("q", ""))
+    return jsonify(suggestions=[{"label": s.label, "kind": s.kind, "params": dict(s.params)} for s in out])
 
 
 @bp.get("/image/<path:image_id>")

@@ -1,38 +1,105 @@
 """HTML pages (server-rendered with Jinja autoescaping: captions, OCR text, file names and the query echo are
-always escaped) and the image/thumbnail routes."""
+always escaped) and the image/thumbnail routes.
+
+The search page shows time events as rows (each with its best 3 distinct frames, near-duplicate runs collapsed
+with a count, time span and place), "A then B" pairs for sequence queries, a map of result locations and a
+timeline per day (both filter the rows on click, in the browser), relevance feedback marks, suggestions from the
+marked images, query by image (``POST /``, multipart ``image``; decoded in memory, never kept) and, per image,
+its temporal context (static/app.js over ``/api/context``).
+"""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode, urlsplit
+
 from flask import Blueprint, render_template, request, send_file
 
+from ..engine.feedback import parse_ids
 from ..engine.timeparts import PARTS_OF_DAY, WEEKDAYS
-from ..errors import FilterError
-from .api import search_request
+from ..errors import FilterError, NotFound
+from .api import read_upload, search_request, timeline
 from .media import BROWSER_SUFFIXES, DISPLAY_SIDE, THUMB_SIDE, rendition, resolve_file
 
 bp = Blueprint("pages", __name__)
 
 SEARCH_KEYS = ("q", "date_from", "date_to", "hour_from", "hour_to", "weekday", "part", "country", "city", "tag",
-               "place", "near", "radius_km", "text", "ocr", "weights", "limit")
+               "place", "near", "radius_km", "text", "ocr", "weights", "limit", "then", "within", "like",
+               "relevant", "irrelevant", "gap", "dup", "rerank")
+# Parameters that make the page run a search (the rest only tune one).
+TRIGGER_KEYS = tuple(k for k in SEARCH_KEYS if k not in ("limit", "weights", "radius_km", "within", "gap", "dup",
+                                                         "rerank", "irrelevant"))
+FILTER_KEYS = ("date_from", "date_to", "hour_from", "hour_to", "weekday", "part", "country", "city", "tag", "place",
+               "near", "radius_km", "text", "ocr", "weights", "limit")
 
 
-@bp.get("/")
+def _tiles_origin(url: str | None) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url.replace("{s}", "a"))
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return None
+    host = urlsplit(url).netloc.replace("{s}", "*")
+    return f"{parts.scheme}://{host}"
+
+
+@bp.after_request
+def _csp_with_tiles(resp):
+    """When map tiles are configured (``LIFESEEKER_TILES_URL``), allow images from their origin only."""
+    from . import services
+    from .security import CSP
+
+    origin = _tiles_origin(getattr(services().settings, "tiles_url", None))
+    if origin and resp.mimetype == "text/html":
+        resp.headers["Content-Security-Policy"] = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {origin}")
+    return resp
+
+
+def _marker_events(events) -> list[dict]:
+    out = []
+    for e in events:
+        for h in e.hits:
+            loc = h.doc.get("location")
+            if loc and loc.get("lat") is not None:
+                out.append({"event": e.event_id, "lat": loc["lat"], "lon": loc["lon"]})
+                break
+    return out
+
+
+@bp.route("/", methods=["GET", "POST"])
 def index():
-    """The search page; runs a search when the query string has a query or any filter."""
+    """The search page; runs a search when the query string has a query, a filter, marks or an uploaded image
+    (``POST``, multipart ``image``)."""
     from . import services
 
     svc = services()
     form = {k: request.args.get(k, "") for k in SEARCH_KEYS}
     form["weekday_list"] = request.args.getlist("weekday")
-    response, error = None, None
-    if any(request.args.get(k) for k in SEARCH_KEYS if k not in ("limit", "weights", "radius_km")):
-        try:
-            response = svc.search.search(search_request(request.args, svc.settings.weights))
-        except FilterError as exc:
-            error = str(exc)
-    return render_template("index.html", form=form, response=response, error=error,
-                           notices=svc.search.models.notices, weekdays=WEEKDAYS, parts=list(PARTS_OF_DAY),
-                           doc_count=svc.store.count()), (400 if error else 200)
+    response, error, req = None, None, None
+    image_query = request.method == "POST"
+    marks = {"relevant": (), "irrelevant": ()}
+    try:
+        marks = {k: parse_ids(request.args.getlist(k), k) for k in marks}
+        if image_query:
+            req = search_request(request.args, svc.settings.weights, image=read_upload(request.files.get("image")))
+        elif any(request.args.get(k) for k in TRIGGER_KEYS):
+            req = search_request(request.args, svc.settings.weights)
+        if req is not None:
+            response = svc.search.search(req)
+    except (FilterError, NotFound) as exc:
+        error = str(exc)
+    base = {k: request.args.get(k) for k in FILTER_KEYS if request.args.get(k)}
+    ranks = {h.image_id: i for i, h in enumerate(response.hits, 1)} if response else {}
+    then_ranks = {h.image_id: i for i, h in enumerate(response.then_hits, 1)} if response else {}
+    return render_template(
+        "index.html", form=form, response=response, req=req, error=error, image_query=image_query,
+        notices=svc.search.notices, weekdays=WEEKDAYS, parts=list(PARTS_OF_DAY), doc_count=svc.store.count(),
+        ranks=ranks, then_ranks=then_ranks, marks=marks, timeline=timeline(response.hits) if response else [],
+        markers=_marker_events(response.events) if response else [],
+        tiles_url=getattr(svc.settings, "tiles_url", None) or "",
+        tiles_attribution=getattr(svc.settings, "tiles_attribution", "") or "",
+        suggestion_url=lambda params: "?" + urlencode({k: v for k, v in params.items() if v}),
+        like_url=lambda image_id: "?" + urlencode({**base, "like": image_id}),
+    ), (400 if error else 200)
 
 
 @bp.get("/image/<path:image_id>")
