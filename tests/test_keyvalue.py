@@ -87,3 +87,11 @@ def test_describe_filter_is_json_ready():
     assert d == {"type": "Weekdays", "days": ["Sat", "Sun"]}
     assert json.loads(json.dumps(describe_filter(F.DateRange(date(2019, 5, 1), None)))) == {
         "type": "DateRange", "start": "2019-05-01", "end": None}
+
+
+def test_key_value_terms_leave_the_words_before_them_in_the_visual_text():
+    from lifeseeker.engine.query.parse import parse_query
+
+    p = parse_query("hint one weekday:Sat")
+    assert (p.visual, p.text) == ("hint one", "hint one")
+    assert parse_query("red car on a Sunday").visual == "red car"  # a parsed phrase still takes its glue words

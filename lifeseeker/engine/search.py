@@ -2,14 +2,19 @@
 
 Score (seed §3.2; ARCHITECTURE.md "The score"):
 
-    score = W_IaT * cos(q_clip, clip_vec) + W_TaT * cos(q_tat, capmeta_vec)        default W = (0.7, 0.3)
+    score = W_IaT * cos(q_clip, clip_vec) + W_TaT * cos(q_tat, capmeta_vec) + sum of soft boosts
+                                                                                     default W = (0.7, 0.3)
 
-* ``q_clip`` = CLIP text embedding of the query (IaT: text against the image embedding);
-* ``q_tat``  = sentence embedding of the query (TaT: text against the CapMeta embedding, which carries caption,
-  time and place words, so time and place words in the query count here);
+* which text goes where (query understanding, engine/query/parse.py): ``q_clip`` = CLIP text embedding of the
+  query's *visual remainder* (time/place phrases removed: "red car in May 2018 in Dublin" -> "red car"; IaT:
+  text against the image embedding); ``q_tat`` = sentence embedding of the *full text* (TaT: against the CapMeta
+  embedding, which carries caption, time and place as words, so those words count here);
+* soft boosts: each parsed time/place phrase adds ``w * exp(-d/s)`` (full inside its range, decaying outside;
+  the table is in engine/query/soft.py), so a misremembered month still ranks high;
 * raw cosines in [-1, 1]; a missing query or document vector contributes 0 (text-only mode when CLIP weights
   are absent: only the TaT term ranks);
-* filter clauses are hard: only documents passing all of them are scored, exactly (no ANN at this size).
+* hard filters (UI controls, CLI options, key:value terms typed in the box) restrict the scored set; scoring is
+  exact over it (the embedded store switches to ANN candidates + exact rescoring only above its size threshold).
 
 Then, all optional (fields of ``SearchRequest``; each formula is documented in its module):
 
@@ -63,7 +68,11 @@ class SearchRequest:
         gap_minutes: the event gap; dup_threshold: the near-duplicate cosine (> 1 turns collapsing off).
         then, within_minutes: sequence query "text, then ``then``, within ``within_minutes``" (sequence.py).
         suggest: build suggestions from the ``relevant`` images (suggest.py).
-        soft: soft constraints passed to the store (engine/query/soft.py).
+        soft: soft constraints passed to the store (engine/query/soft.py), besides the parsed ones.
+        understand: parse ``text`` (engine/query/parse.py): its time/place phrases become soft boosts, its
+            key:value terms hard filters, the CLIP encoder gets the visual remainder and the TaT encoder the full
+            text. False = the text goes to both encoders as typed.
+        ignore: chip keys (engine/query/chips.py) whose parsed constraints the user removed.
     """
 
     text: str = ""
@@ -85,6 +94,8 @@ class SearchRequest:
     within_minutes: float = DEFAULT_WITHIN_MINUTES
     suggest: bool = True
     soft: Sequence[Any] = ()
+    understand: bool = True
+    ignore: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         import math
@@ -120,6 +131,7 @@ class SearchResponse:
         pairs: sequence matches (``then`` given), best first; ``then_hits``: the B side's hits.
         suggestions: refinements and questions from the marked-relevant images.
         feedback: True when Rocchio modified the query.
+        parsed: the ParsedQuery of the text (None when not parsed); chips: its constraints as chips.
     """
 
     hits: list[Hit]
@@ -134,6 +146,8 @@ class SearchResponse:
     then_hits: list[Hit] = field(default_factory=list)
     suggestions: list[Suggestion] = field(default_factory=list)
     feedback: bool = False
+    parsed: Any = None
+    chips: list[Any] = field(default_factory=list)
 
 
 class SearchService:
@@ -162,14 +176,34 @@ class SearchService:
         """Every notice the user should see: the models' (text-only...) then the service's (rerank skipped...)."""
         return list(self.models.notices) + [n for n in self.service_notices if n not in self.models.notices]
 
-    def encode(self, text: str) -> VectorQuery:
-        """Query vectors for ``text``: (d_clip,) and (d_text,) float32, L2-normalised; None where unavailable or
-        the text is blank."""
+    def encode(self, text: str, visual: str | None = None) -> VectorQuery:
+        """Query vectors: CLIP of ``visual`` (default ``text``) and TaT of ``text``; (d_clip,) and (d_text,)
+        float32, L2-normalised; None where unavailable or the text is blank."""
         if not text.strip():
             return VectorQuery(None, None)
-        q_clip = self.models.clip.encode_texts([text])[0] if self.models.clip is not None else None
+        visual = visual if visual and visual.strip() else text
+        q_clip = self.models.clip.encode_texts([visual])[0] if self.models.clip is not None else None
         q_tat = self.models.text.encode_texts([text])[0]
         return VectorQuery(q_clip, q_tat)
+
+    def understand(self, request: SearchRequest) -> tuple[SearchRequest, str | None, Any]:
+        """Apply query understanding: the request with the parsed soft constraints and key:value filters added and
+        ``text`` = the full text, the visual remainder for CLIP, and the ParsedQuery (None when not parsed).
+
+        Raises:
+            FilterError: a key:value term has a bad value or an unknown key (the message names it).
+        """
+        from dataclasses import replace
+
+        if not request.understand or not request.text.strip() or request.image is not None or request.like:
+            return request, None, None
+        from .query.chips import drop
+        from .query.parse import parse_query
+
+        parsed = drop(parse_query(request.text), request.ignore)
+        eff = replace(request, text=parsed.text or request.text, filters=tuple(request.filters) + parsed.filters,
+                      soft=tuple(parsed.soft) + tuple(request.soft), understand=False)
+        return eff, parsed.visual, parsed
 
     def encode_image(self, image) -> np.ndarray:
         """(d_clip,) float32 L2-normalised CLIP embedding of an RGB PIL ``image``.
@@ -185,9 +219,10 @@ class SearchService:
             raise UnsupportedQuery(f"image: {w}x{h} px is over the {MAX_QUERY_PIXELS:,} pixel limit")
         return self.models.clip.encode_images([image.convert("RGB")])[0]
 
-    def query_vectors(self, request: SearchRequest) -> tuple[VectorQuery, bool]:
+    def query_vectors(self, request: SearchRequest, visual: str | None = None) -> tuple[VectorQuery, bool]:
         """The vector query of ``request`` after image query, "more like this" and Rocchio; and whether feedback
-        changed it. Raises NotFound for an unknown ``like`` id, UnsupportedQuery as ``encode_image``."""
+        changed it (``visual``: the text for the CLIP encoder, default the request's text). Raises NotFound for an
+        unknown ``like`` id, UnsupportedQuery as ``encode_image``."""
         from ..errors import NotFound
 
         if request.image is not None:
@@ -198,7 +233,7 @@ class SearchService:
                 raise NotFound(f"like: no image {request.like!r}")
             vq = VectorQuery(docs[0].get("clip_vec"), docs[0].get("capmeta_vec"))
         else:
-            vq = self.encode(request.text)
+            vq = self.encode(request.text, visual)
         if not (request.relevant or request.irrelevant):
             return VectorQuery(vq.clip, vq.tat, request.weights), False
         marked = {d["image_id"]: d for d in self.store.get(list(request.relevant) + list(request.irrelevant),
@@ -240,16 +275,20 @@ class SearchService:
     def search(self, request: SearchRequest) -> SearchResponse:
         """Run ``request``. Raises StoreError when the store is unavailable, NotFound for an unknown ``like``
         id, UnsupportedQuery (400) for an image query without CLIP."""
+        from .query.chips import chips
+
         t0 = time.perf_counter()
         notices = self.notices
-        vq, fed = self.query_vectors(request)
+        request, visual, parsed = self.understand(request)
+        vq, fed = self.query_vectors(request, visual)
         rerank_text = "" if (request.image is not None or request.like) else request.text
         sequence = bool(request.then.strip())
         limit = max(request.limit, SEQUENCE_POOL) if sequence else request.limit
         hits, probs, by = self._ranked(request, vq, rerank_text, limit, notices)
         total = self.store.count(request.filters)
         resp = SearchResponse(hits[:request.limit], total, notices, self.models.text_only, 0.0,
-                              rerank_scores=probs, reranked_by=by, feedback=fed)
+                              rerank_scores=probs, reranked_by=by, feedback=fed, parsed=parsed,
+                              chips=chips(parsed) if parsed is not None else [])
         if request.events or sequence:
             resp.events = self._events(resp.hits, request)
         if sequence:

@@ -263,21 +263,16 @@ def service_searcher(service: Any, weights: Weights | None = None, parse: bool =
     Args:
         service: the SearchService.
         weights: fusion weights (default: SearchRequest's default 0.7 / 0.3).
-        parse: run the hint through the query parser first (``engine.query.parse.parse_query``): its key:value
-            filters become hard filters and its time/place constraints soft boosts; otherwise the hint is the
-            query text as typed.
+        parse: let the service's query understanding parse the hint (``SearchRequest.understand``): its key:value
+            filters become hard filters, its time/place constraints soft boosts and CLIP gets the visual
+            remainder; otherwise the hint goes to both encoders as typed.
     """
     from ..engine.search import SearchRequest
 
     def search(text: str, depth: int) -> Any:
-        kw: dict[str, Any] = {"text": text, "limit": depth}
+        kw: dict[str, Any] = {"text": text, "limit": depth, "understand": parse}
         if weights is not None:
             kw["weights"] = weights
-        if parse:
-            from ..engine.query.parse import parse_query
-
-            parsed = parse_query(text)
-            kw.update(text=parsed.text, filters=parsed.filters, soft=parsed.soft)
         return service.search(SearchRequest(**kw))
 
     return search

@@ -1,19 +1,40 @@
 """The ingest pipeline: records in, documents written through the Store, in batches, resumably.
 
-Per batch: skip images already stored with the same models (resume: a re-run recomputes nothing) -> decode and
-read EXIF on worker threads (overlapping the model compute of the previous batch) -> CLIP image vectors and
-zero-shot tags -> OCR -> reverse geocoding -> CapMeta text -> TaT vectors -> upsert. A broken image fails alone:
-it is reported with its path and reason and the ingest goes on. A crash loses at most the batch in flight.
+Stages, per batch of images::
+
+    plan -> decode -> CLIP (+ zero-shot tags) -> caption -> OCR -> CapMeta text -> TaT -> write
+
+* **plan** (once, before any write): which records are new, which are stored with exactly the models in use
+  (skipped: a re-run recomputes nothing), and which are stored with another model for some role. For those only
+  the fields that depend on the changed model are recomputed (``DEPENDS``); the rest is taken from the stored
+  document. A model that is *off* in this run (no captioner, ``--no-ocr``, no CLIP weights) never invalidates what
+  an earlier run computed with it.
+* **decode** runs on ``workers`` threads, ``prefetch`` batches ahead of the model stages, so JPEG decoding and file
+  reads overlap model compute; **write** runs on its own thread so the store's I/O overlaps the next batch's
+  compute. The model stages run on the device the models were loaded on (``models.load_models``: CUDA when
+  present).
+* A broken image fails alone (``report.failed``: path and reason); a batch whose CLIP or captioner call raises is
+  retried image by image so one bad image cannot fail its neighbours. A crash (even SIGKILL) loses at most the
+  batches in flight: written batches are committed (upserts by ``image_id``, never duplicated) and a re-run plans
+  only what is missing.
+* ``shard=(i, n)``: only images with ``shard_of(image_id, n) == i`` (a stable hash), so ``n`` workers on ``n``
+  GPUs or machines split one collection without overlap.
+
+Per-stage time and images are kept in ``IngestReport.stages``; ``IngestReport.summary`` prints them as images/s.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
+import numpy as np
 from PIL import Image, ImageOps
 
 from ..engine.store.base import Doc, Store
@@ -27,6 +48,18 @@ from .sources.base import ImageRecord
 log = logging.getLogger(__name__)
 
 DECODE_MAX_SIDE = 1280  # decoded size cap: enough for OCR, CLIP resizes to its input (224-448) anyway
+STAGES = ("decode", "clip", "caption", "ocr", "capmeta", "tat", "write")
+ROLES = ("clip", "caption", "ocr", "text")
+# model role -> the document fields computed from it (capmeta and capmeta_vec follow their inputs: the CapMeta
+# string is rebuilt and re-encoded only when it changed or the text model changed).
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "clip": ("clip_vec", "tags (when computed)", "capmeta", "capmeta_vec"),
+    "caption": ("caption", "capmeta", "capmeta_vec"),
+    "ocr": ("ocr_text", "capmeta", "capmeta_vec"),
+    "text": ("capmeta_vec",),
+}
+PROVIDED = "provided"  # models.<role> of a value that came with the dataset (LSC OCR / caption)
+PLAN_CHUNK = 10_000  # ids per existence query while planning
 
 
 def register_image_plugins() -> None:
@@ -40,44 +73,115 @@ def register_image_plugins() -> None:
     warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
+def shard_of(image_id: str, n: int) -> int:
+    """Shard index in ``[0, n)`` of ``image_id``: the first 8 bytes of its SHA-1 modulo ``n`` (the same in every
+    process and on every machine, unlike ``hash()``)."""
+    return int.from_bytes(hashlib.sha1(image_id.encode("utf-8")).digest()[:8], "big") % n
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"1/3"`` -> ``(1, 3)``. Raises ValueError unless it is ``I/N`` with ``0 <= I < N``."""
+    try:
+        i, n = (int(p) for p in text.split("/"))
+    except ValueError:
+        raise ValueError(f"shard {text!r}: expected I/N, e.g. 0/4") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"shard {text!r}: need 0 <= I < N")
+    return i, n
+
+
+@dataclass
+class StageStats:
+    """Images through one stage and the seconds it was busy (decode: summed over worker threads)."""
+
+    images: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Images per busy second (0 when nothing ran)."""
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
 @dataclass
 class IngestReport:
-    """What an ingest did. ``failed`` and ``notes`` hold ``(path, reason)`` pairs."""
+    """What an ingest did. ``failed`` and ``notes`` hold ``(path, reason)`` pairs.
+
+    Attributes:
+        indexed: documents written (new ones and ``updated`` ones).
+        updated: stored documents partially recomputed because a model changed.
+        skipped: stored with the same models: nothing recomputed.
+        out_of_shard: records left to other shards.
+        stages: stage name -> StageStats (``STAGES``); ``wall_s`` the whole run.
+    """
 
     seen: int = 0
     indexed: int = 0
     skipped: int = 0
+    updated: int = 0
+    out_of_shard: int = 0
     with_time: int = 0
     with_gps: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     no_time: list[str] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)
+    stages: dict[str, StageStats] = field(default_factory=lambda: {s: StageStats() for s in STAGES})
+    wall_s: float = 0.0
+    device: str = ""
 
     def summary(self) -> str:
-        """One paragraph for the CLI."""
+        """One paragraph for the CLI: counts, failures with reasons, images/s per stage."""
         lines = [f"seen {self.seen}, indexed {self.indexed}, skipped (already indexed) {self.skipped}, "
-                 f"failed {len(self.failed)}",
+                 f"failed {len(self.failed)}"
+                 + (f", updated (a model changed) {self.updated}" if self.updated else "")
+                 + (f", left to other shards {self.out_of_shard}" if self.out_of_shard else ""),
                  f"of the indexed: {self.with_time} with a capture time, {self.with_gps} with GPS, "
                  f"{len(self.no_time)} without a capture time"]
         lines += [f"  failed: {p}: {r}" for p, r in self.failed]
+        ran = [(s, st) for s, st in self.stages.items() if st.images]
+        if ran:
+            total = self.indexed / self.wall_s if self.wall_s > 0 else 0.0
+            lines.append(f"throughput {total:.1f} images/s over {self.wall_s:.1f} s"
+                         + (f" on {self.device}" if self.device else "") + "; per stage (busy time): "
+                         + ", ".join(f"{s} {st.rate:.1f}/s" for s, st in ran))
         return "\n".join(lines)
+
+
+@dataclass
+class _Plan:
+    """What to do for one record: ``old`` is the stored document when only some fields are recomputed."""
+
+    record: ImageRecord
+    old: Doc | None = None
+    redo: frozenset[str] = frozenset(ROLES)  # roles whose outputs are (re)computed
+
+    def needs_pixels(self, models: Models) -> bool:
+        r = self.redo
+        captioner = getattr(models, "captioner", None)
+        return (("clip" in r and models.clip is not None) or ("caption" in r and captioner is not None)
+                or ("ocr" in r and models.ocr is not None and self.record.ocr_text is None))
 
 
 @dataclass
 class _Decoded:
     record: ImageRecord
-    image: Image.Image
+    image: Image.Image | None
     exif: ExifInfo
 
 
-def decode(record: ImageRecord) -> _Decoded:
+def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
     """Open, orient (EXIF orientation), convert to RGB and downscale one image; read its EXIF.
 
+    Args:
+        pixels: False -> read only the header and EXIF (``image`` is None): cheap, for documents whose image
+            models are all up to date.
     Raises:
         OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning: unreadable image.
     """
     with Image.open(record.abs_path) as im:
         exif = read_exif(im) if record.read_exif else ExifInfo()
+        if not pixels:
+            return _Decoded(record, None, exif)
         if im.format == "JPEG":
             im.draft("RGB", (DECODE_MAX_SIDE, DECODE_MAX_SIDE))
         im.load()
@@ -96,8 +200,8 @@ def decode(record: ImageRecord) -> _Decoded:
     return _Decoded(record, out, exif)
 
 
-def _batches(items: Iterable[ImageRecord], size: int) -> Iterator[list[ImageRecord]]:
-    batch: list[ImageRecord] = []
+def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
     for item in items:
         batch.append(item)
         if len(batch) == size:
@@ -107,115 +211,354 @@ def _batches(items: Iterable[ImageRecord], size: int) -> Iterator[list[ImageReco
         yield batch
 
 
-class Ingestor:
-    """Turns ImageRecords into documents and writes them. Build once per run; ``run`` may be called per source."""
+class _Bars:
+    """One tqdm bar for the run and one per stage (images through it, busy-time images/s in the postfix)."""
 
-    def __init__(self, store: Store, models: Models, gazetteer: Gazetteer, batch_size: int = 16,
-                 workers: int = 4, progress: bool = True):
-        self.store, self.models, self.gazetteer = store, models, gazetteer
-        self.batch_size, self.workers, self.progress = max(1, batch_size), max(1, workers), progress
-        self.model_names = models.names()
-        store.ensure_schema(models.dims())
-
-    def run(self, records: Iterable[ImageRecord], total: int | None = None) -> IngestReport:
-        """Ingest ``records``; returns the report. Never raises for one bad image (it lands in ``failed``)."""
+    def __init__(self, enabled: bool, total: int | None, stages: Sequence[str]):
         from tqdm import tqdm
 
+        self.enabled = enabled
+        self.main = tqdm(total=total, unit="img", desc="ingest", disable=not enabled, smoothing=0.1, position=0)
+        self.bars = {s: tqdm(total=total, unit="img", desc=f"  {s}", disable=not enabled, smoothing=0.1,
+                             position=i + 1, leave=False) for i, s in enumerate(stages)}
+
+    def stage(self, name: str, n: int, stats: StageStats) -> None:
+        bar = self.bars.get(name)
+        if bar is not None and self.enabled:
+            bar.update(n)
+            bar.set_postfix_str(f"busy {stats.rate:.1f} img/s", refresh=False)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+        self.main.close()
+
+
+class Ingestor:
+    """Turns ImageRecords into documents and writes them. Build once per run; ``run`` may be called per source.
+
+    Args:
+        store: where documents go (``ensure_schema`` is called with the models' widths).
+        models: the encoders (``models.captioner`` None -> no captions computed).
+        gazetteer: offline reverse geocoder.
+        batch_size: images per model call and per upsert.
+        workers: decoding threads.
+        progress: tqdm bars (stderr).
+        shard: ``(i, n)`` -> only this shard's images (``shard_of``); None -> all.
+        prefetch: batches decoded ahead of the model stages.
+    """
+
+    def __init__(self, store: Store, models: Models, gazetteer: Gazetteer, batch_size: int = 16,
+                 workers: int = 4, progress: bool = True, shard: tuple[int, int] | None = None,
+                 prefetch: int = 2):
+        self.store, self.models, self.gazetteer = store, models, gazetteer
+        self.batch_size, self.workers, self.progress = max(1, batch_size), max(1, workers), progress
+        self.shard, self.prefetch = shard, max(1, prefetch)
+        self.model_names = dict(models.names())
+        store.ensure_schema(models.dims())
+
+    # -- planning -------------------------------------------------------------------------------------------------
+
+    def expected_names(self, record: ImageRecord) -> dict[str, str | None]:
+        """The ``models`` a document of ``record`` gets from this run; None = role off (keeps what is stored)."""
+        names = {r: self.model_names.get(r) for r in ROLES}
+        if record.ocr_text is not None:
+            names["ocr"] = PROVIDED
+        return names
+
+    def plan(self, records: Sequence[ImageRecord], report: IngestReport) -> list[_Plan]:
+        """Which records to (re)compute, and which fields; counts ``skipped``. Reads the store, writes nothing."""
+        plans: list[_Plan] = []
+        for chunk in _batches(records, PLAN_CHUNK):
+            have = self.store.existing([r.image_id for r in chunk])
+            stale: dict[str, tuple[ImageRecord, frozenset[str]]] = {}
+            for rec in chunk:
+                if rec.image_id not in have:
+                    plans.append(_Plan(rec))
+                    continue
+                stored = have[rec.image_id] or {}
+                redo = frozenset(r for r, name in self.expected_names(rec).items()
+                                 if name is not None and stored.get(r) != name)
+                if redo:
+                    stale[rec.image_id] = (rec, redo)
+                else:
+                    report.skipped += 1
+            if stale:
+                old = {d["image_id"]: d for d in self.store.get(list(stale), with_vectors=True)}
+                for image_id, (rec, redo) in stale.items():
+                    plans.append(_Plan(rec, old.get(image_id), redo) if image_id in old else _Plan(rec))
+        return plans
+
+    # -- running --------------------------------------------------------------------------------------------------
+
+    def run(self, records: Iterable[ImageRecord], total: int | None = None) -> IngestReport:
+        """Ingest ``records``; returns the report. Never raises for one bad image (it lands in ``failed``).
+
+        Raises:
+            StoreError: the store refused a write (the batches written before it stay written).
+        """
         register_image_plugins()
-        report = IngestReport()
-        bar = tqdm(total=total, unit="img", desc="ingest", disable=not self.progress, smoothing=0.1)
-        with ThreadPoolExecutor(self.workers) as pool:
-            pending = None  # decoding of the next batch runs while the current one is encoded
-            for batch in _batches(records, self.batch_size):
-                report.seen += len(batch)
-                todo = self._not_done(batch, report)
-                bar.update(len(batch) - len(todo))
-                future = pool.map(self._try_decode, todo) if todo else None
-                if pending is not None:
-                    bar.update(self._process(list(pending), report))
-                pending = future
-            if pending is not None:
-                bar.update(self._process(list(pending), report))
-        bar.close()
-        if hasattr(self.store, "optimize"):
+        t_start = time.perf_counter()
+        report = IngestReport(device=getattr(self.models, "device", "") or "")
+        todo: list[ImageRecord] = []
+        for rec in records:
+            report.seen += 1
+            if self.shard is not None and shard_of(rec.image_id, self.shard[1]) != self.shard[0]:
+                report.out_of_shard += 1
+            else:
+                todo.append(rec)
+        plans = self.plan(todo, report)
+        bars = _Bars(self.progress, len(todo), self._active_stages())
+        bars.main.update(report.skipped)
+        try:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool, \
+                    ThreadPoolExecutor(1, thread_name_prefix="write") as writer:
+                queue: deque[tuple[list[_Plan], list[Future]]] = deque()
+                batches = _batches(plans, self.batch_size)
+
+                def submit_next() -> None:
+                    batch = next(batches, None)
+                    if batch is not None:
+                        queue.append((batch, [pool.submit(self._timed_decode, p) for p in batch]))
+
+                for _ in range(self.prefetch):
+                    submit_next()
+                pending_write: Future | None = None
+                while queue:
+                    batch, futures = queue.popleft()
+                    submit_next()
+                    results = [f.result() for f in futures]
+                    ok = self._collect(batch, results, report, bars)
+                    docs = self.documents(ok, report, bars) if ok else []
+                    if pending_write is not None:
+                        pending_write.result()  # a store error stops the run here
+                    pending_write = writer.submit(self._write, docs, len(batch), report, bars) if docs else None
+                    if not docs:
+                        bars.main.update(len(batch))
+                if pending_write is not None:
+                    pending_write.result()
+        finally:
+            bars.close()
+        if hasattr(self.store, "optimize") and report.indexed:
             self.store.optimize()
+        report.wall_s = time.perf_counter() - t_start
+        log.info("ingest: %s", report.summary())
         return report
 
-    def _not_done(self, batch: list[ImageRecord], report: IngestReport) -> list[ImageRecord]:
-        have = self.store.existing([r.image_id for r in batch])
-        todo = [r for r in batch if have.get(r.image_id) != self.model_names]
-        report.skipped += len(batch) - len(todo)
-        return todo
+    def _active_stages(self) -> list[str]:
+        m = self.models
+        on = {"decode": True, "clip": m.clip is not None, "caption": getattr(m, "captioner", None) is not None,
+              "ocr": m.ocr is not None, "capmeta": True, "tat": True, "write": True}
+        return [s for s in STAGES if on[s]]
+
+    def _timed_decode(self, plan: _Plan) -> tuple[_Decoded | str, float]:
+        t0 = time.perf_counter()
+        try:
+            res: _Decoded | str = decode(plan.record, pixels=plan.needs_pixels(self.models))
+        except Exception as exc:  # noqa: BLE001 - any decoder failure is this image's alone
+            res = f"{type(exc).__name__}: {exc}"
+        return res, time.perf_counter() - t0
+
+    def _collect(self, batch: list[_Plan], results: list[tuple[_Decoded | str, float]], report: IngestReport,
+                 bars: _Bars) -> list[tuple[_Plan, _Decoded]]:
+        ok = []
+        st = report.stages["decode"]
+        for plan, (res, seconds) in zip(batch, results):
+            st.seconds += seconds
+            if isinstance(res, _Decoded):
+                st.images += 1
+                ok.append((plan, res))
+            else:
+                report.failed.append((str(plan.record.abs_path), res))
+        bars.stage("decode", len(batch), st)
+        return ok
+
+    def _write(self, docs: list[Doc], n_batch: int, report: IngestReport, bars: _Bars) -> None:
+        t0 = time.perf_counter()
+        self.store.upsert(docs)
+        st = report.stages["write"]
+        st.seconds += time.perf_counter() - t0
+        st.images += len(docs)
+        report.indexed += len(docs)
+        bars.stage("write", len(docs), st)
+        bars.main.update(n_batch)
+
+    def _timed(self, stage: str, n: int, report: IngestReport, bars: _Bars, fn: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        out = fn()
+        st = report.stages[stage]
+        st.seconds += time.perf_counter() - t0
+        st.images += n
+        bars.stage(stage, n, st)
+        return out
 
     @staticmethod
-    def _try_decode(record: ImageRecord) -> _Decoded | tuple[ImageRecord, str]:
+    def _batch_or_each(fn: Callable[[list[Any]], Sequence[Any]], items: list[Any], paths: list[str],
+                       what: str, report: IngestReport) -> list[Any]:
+        """``fn(items)``; if the batch call raises, call it per item so one bad input fails alone (result None,
+        reason in ``report.notes``)."""
         try:
-            return decode(record)
-        except Exception as exc:  # noqa: BLE001 - any decoder failure is this image's alone
-            return record, f"{type(exc).__name__}: {exc}"
-
-    def _process(self, results: Sequence[_Decoded | tuple[ImageRecord, str]], report: IngestReport) -> int:
-        ok: list[_Decoded] = []
-        for res in results:
-            if isinstance(res, _Decoded):
-                ok.append(res)
-            else:
-                report.failed.append((str(res[0].abs_path), res[1]))
-        if ok:
-            docs = self.documents(ok, report)
-            self.store.upsert(docs)
-            report.indexed += len(docs)
-        return len(results)
-
-    def documents(self, decoded: Sequence[_Decoded], report: IngestReport) -> list[Doc]:
-        """Build the documents of one decoded batch (model compute happens here)."""
-        m = self.models
-        clip_vecs = m.clip.encode_images([d.image for d in decoded]) if m.clip else None
-        auto_tags = m.tagger.tags(clip_vecs) if m.tagger is not None and clip_vecs is not None else None
-        docs: list[Doc] = []
-        for i, d in enumerate(decoded):
-            rec, exif = d.record, d.exif
-            path = str(rec.abs_path)
-            for note in exif.notes + rec.notes:
-                report.notes.append((path, note))
-            local_time = rec.local_time or exif.local_time
-            offset = rec.utc_offset or exif.utc_offset
-            lat, lon = (rec.lat, rec.lon) if rec.lat is not None else (exif.lat, exif.lon)
-            ocr_text = rec.ocr_text
-            if ocr_text is None and m.ocr is not None:
+            return list(fn(items))
+        except Exception:  # noqa: BLE001 - retried one by one below to find the culprit
+            out = []
+            for item, path in zip(items, paths):
                 try:
-                    ocr_text = m.ocr.read(d.image) or None
-                except Exception as exc:  # noqa: BLE001 - OCR failure loses the OCR text only
-                    report.notes.append((path, f"OCR failed: {exc}"))
-            tags = rec.tags if rec.tags is not None else (auto_tags[i] if auto_tags else [])
-            doc: Doc = {"image_id": rec.image_id, "collection": rec.collection, "path": rec.path,
-                        "tags": tags, "ocr_text": ocr_text, "caption": rec.caption,
-                        "semantic_name": rec.semantic_name, "models": self.model_names,
-                        "clip_vec": clip_vecs[i] if clip_vecs is not None else None}
-            if local_time is not None:
-                doc["local_time"] = local_time
-                doc.update(time_fields(local_time))
-                if offset:
-                    doc["utc_offset"] = offset
-                    doc["utc_time"] = ExifInfo(local_time=local_time, utc_offset=offset).utc_time
-                report.with_time += 1
-            else:
-                report.no_time.append(path)
-            place_names: list[str | None] = [rec.semantic_name]
-            if lat is not None and lon is not None:
-                place = self.gazetteer.lookup(lat, lon)
-                doc.update(location={"lat": lat, "lon": lon}, locality=place.locality, city=place.city,
-                           region=place.region, country=place.country,
-                           places=list(dict.fromkeys(([rec.semantic_name] if rec.semantic_name else [])
-                                                     + place.places)))
-                place_names += [place.locality, place.city, place.country]
-                report.with_gps += 1
-            doc["capmeta"] = capmeta(content_text(rec.caption, tags, ocr_text), local_time, place_names)
-            docs.append(doc)
-        tat = m.text.encode_texts([doc["capmeta"] or "a photo" for doc in docs])
-        for doc, vec in zip(docs, tat):
-            doc["capmeta_vec"] = vec
+                    out.append(fn([item])[0])
+                except Exception as exc:  # noqa: BLE001
+                    report.notes.append((path, f"{what} failed: {type(exc).__name__}: {exc}"))
+                    out.append(None)
+            return out
+
+    def documents(self, decoded: Sequence[tuple[_Plan, _Decoded]], report: IngestReport,
+                  bars: _Bars | None = None) -> list[Doc]:
+        """Build the documents of one decoded batch (the model stages run here)."""
+        m, bars = self.models, bars or _Bars(False, None, ())
+        captioner = getattr(m, "captioner", None)
+        paths = [str(d.record.abs_path) for _, d in decoded]
+        n = len(decoded)
+
+        def pick(role: str, ready: Callable[[_Plan, _Decoded], bool]) -> list[int]:
+            return [i for i, (p, d) in enumerate(decoded) if role in p.redo and ready(p, d)]
+
+        clip_vecs: list[np.ndarray | None] = [None] * n
+        auto_tags: list[list[str] | None] = [None] * n
+        run_clip = pick("clip", lambda p, d: m.clip is not None and d.image is not None)
+        if run_clip:
+            imgs = [decoded[i][1].image for i in run_clip]
+
+            def clip_and_tags() -> tuple[list, list]:
+                vecs = self._batch_or_each(lambda xs: list(m.clip.encode_images(xs)), imgs,
+                                           [paths[i] for i in run_clip], "CLIP", report)
+                good = [j for j, v in enumerate(vecs) if v is not None]
+                tags: list = [None] * len(vecs)
+                if m.tagger is not None and good:
+                    for j, t in zip(good, m.tagger.tags(np.stack([vecs[j] for j in good]))):
+                        tags[j] = t
+                return vecs, tags
+
+            vecs, tags = self._timed("clip", len(imgs), report, bars, clip_and_tags)
+            for j, i in enumerate(run_clip):
+                clip_vecs[i], auto_tags[i] = vecs[j], tags[j]
+
+        captions: list[str | None] = [None] * n
+        run_cap = pick("caption", lambda p, d: captioner is not None and d.image is not None)
+        if run_cap:
+            imgs = [decoded[i][1].image for i in run_cap]
+            caps = self._timed("caption", len(imgs), report, bars, lambda: self._batch_or_each(
+                captioner.caption, imgs, [paths[i] for i in run_cap], "captioning", report))
+            for j, i in enumerate(run_cap):
+                captions[i] = caps[j]
+
+        ocr_texts: list[str | None] = [None] * n
+        ocr_done = [False] * n
+        run_ocr = pick("ocr", lambda p, d: p.record.ocr_text is None and m.ocr is not None and d.image is not None)
+        if run_ocr:
+            def read_all() -> None:
+                for i in run_ocr:
+                    try:
+                        ocr_texts[i] = m.ocr.read(decoded[i][1].image) or None
+                        ocr_done[i] = True
+                    except Exception as exc:  # noqa: BLE001 - OCR failure loses the OCR text only
+                        report.notes.append((paths[i], f"OCR failed: {exc}"))
+
+            self._timed("ocr", len(run_ocr), report, bars, read_all)
+
+        t0 = time.perf_counter()
+        docs = [self._document(p, d, clip_vecs[i], auto_tags[i], captions[i], ocr_texts[i], ocr_done[i], report)
+                for i, (p, d) in enumerate(decoded)]
+        st = report.stages["capmeta"]
+        st.seconds += time.perf_counter() - t0
+        st.images += n
+        bars.stage("capmeta", n, st)
+
+        encode = [i for i, ((p, _), doc) in enumerate(zip(decoded, docs)) if doc.get("capmeta_vec") is None]
+        if encode:
+            tat = self._timed("tat", len(encode), report, bars, lambda: m.text.encode_texts(
+                [docs[i]["capmeta"] or "a photo" for i in encode]))
+            for i, vec in zip(encode, tat):
+                docs[i]["capmeta_vec"] = vec
         return docs
 
+    def _document(self, plan: _Plan, d: _Decoded, clip_vec: np.ndarray | None, auto_tags: list[str] | None,
+                  caption: str | None, ocr_text: str | None, ocr_done: bool, report: IngestReport) -> Doc:
+        """One document from the record, its EXIF, this run's model outputs and (partial update) the stored doc.
+        ``capmeta_vec`` is set only when it can be reused (same CapMeta string, same text model)."""
+        rec, exif, old = plan.record, d.exif, plan.old or {}
+        old_models = dict(old.get("models") or {})
+        names = self.expected_names(rec)
+        used: dict[str, str | None] = {}
+        path = str(rec.abs_path)
+        for note in exif.notes + rec.notes:
+            report.notes.append((path, note))
 
-__all__ = ["Ingestor", "IngestReport", "decode", "register_image_plugins"]
+        # clip_vec and auto tags
+        if clip_vec is not None:
+            used["clip"] = names["clip"]
+        else:
+            clip_vec, used["clip"] = old.get("clip_vec"), old_models.get("clip")
+        if rec.tags is not None:
+            tags = list(rec.tags)
+        elif auto_tags is not None:
+            tags = auto_tags
+        else:
+            tags = list(old.get("tags") or [])
+        # caption: this run's captioner, else what an earlier run's captioner wrote, else the provided one
+        if caption is not None:
+            used["caption"] = names["caption"]
+        elif old_models.get("caption") not in (None, PROVIDED):
+            caption, used["caption"] = old.get("caption"), old_models.get("caption")
+        elif rec.caption is not None:
+            caption, used["caption"] = rec.caption, PROVIDED
+        else:
+            used["caption"] = None
+        # OCR: provided text always wins; else this run's reader; else what is stored
+        if rec.ocr_text is not None:
+            ocr_text, used["ocr"] = rec.ocr_text, PROVIDED
+        elif ocr_done:
+            used["ocr"] = names["ocr"]
+        elif old_models.get("ocr") not in (None, PROVIDED):
+            ocr_text, used["ocr"] = old.get("ocr_text"), old_models.get("ocr")
+        else:
+            used["ocr"] = None
+
+        local_time = rec.local_time or exif.local_time
+        offset = rec.utc_offset or exif.utc_offset
+        lat, lon = (rec.lat, rec.lon) if rec.lat is not None else (exif.lat, exif.lon)
+        doc: Doc = {"image_id": rec.image_id, "collection": rec.collection, "path": rec.path,
+                    "tags": tags, "ocr_text": ocr_text, "caption": caption, "semantic_name": rec.semantic_name,
+                    "clip_vec": clip_vec}
+        if local_time is not None:
+            doc["local_time"] = local_time
+            doc.update(time_fields(local_time))
+            if offset:
+                doc["utc_offset"] = offset
+                doc["utc_time"] = ExifInfo(local_time=local_time, utc_offset=offset).utc_time
+            report.with_time += 1
+        else:
+            report.no_time.append(path)
+        place_names: list[str | None] = [rec.semantic_name]
+        places = [rec.semantic_name] if rec.semantic_name else []
+        if lat is not None and lon is not None:
+            place = self.gazetteer.lookup(lat, lon)
+            doc.update(location={"lat": lat, "lon": lon}, locality=place.locality, city=place.city,
+                       region=place.region, country=place.country)
+            places += place.places
+            place_names += [place.locality, place.city, place.country]
+            report.with_gps += 1
+        doc["places"] = list(dict.fromkeys(places))
+        doc["capmeta"] = capmeta(content_text(caption, tags, ocr_text), local_time, place_names)
+        text_name = names["text"]
+        used["text"] = text_name
+        if old and old.get("capmeta") == doc["capmeta"] and old_models.get("text") == text_name \
+                and old.get("capmeta_vec") is not None:
+            doc["capmeta_vec"] = old["capmeta_vec"]
+        else:
+            doc["capmeta_vec"] = None
+        doc["models"] = {r: used.get(r) for r in ("clip", "text", "ocr", "caption")}
+        if plan.old is not None:
+            report.updated += 1
+        return doc
+
+
+__all__ = ["Ingestor", "IngestReport", "StageStats", "STAGES", "DEPENDS", "decode", "register_image_plugins",
+           "shard_of", "parse_shard"]

@@ -15,6 +15,8 @@ from flask import Flask, jsonify, request
 from ..config import Settings
 from ..engine.search import SearchService
 from ..errors import FilterError, LifeseekerError, NotFound, StoreError
+from .openapi import register_openapi
+from .security import install_security
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None, *, store=None, models=None) -> 
     app = Flask(__name__)
     app.config.update(LIFESEEKER_STORE_URL=settings.store, MAX_CONTENT_LENGTH=8 * 1024 * 1024,
                       JSON_SORT_KEYS=False)
+    install_security(app, settings)  # basic auth, headers, no debug outside development (security.py)
     store = store if store is not None else open_store(settings.store, **settings.es_options())
     if models is None:
         models = load_models(settings, for_ingest=False)
@@ -59,16 +62,10 @@ def create_app(settings: Settings | None = None, *, store=None, models=None) -> 
 
     app.register_blueprint(pages_bp)
     app.register_blueprint(api_bp, url_prefix="/api")
+    app.register_blueprint(__import__(f"{__name__}.dres", fromlist=["bp"]).bp)  # /api/dres: DRES (webui/dres.py)
+    from .qa import bp as qa_bp; app.register_blueprint(qa_bp)  # noqa: E702 - /api/answer, /ask (question answering)
 
-    @app.after_request
-    def security_headers(resp):
-        resp.headers.setdefault("Content-Security-Policy",
-                                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
-                                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        return resp
+    register_openapi(app)  # GET /openapi.json
 
     def _error(status: int, exc: Exception):
         if request.path.startswith("/api/"):

@@ -160,6 +160,7 @@ class _Ctx:
     today: date
     lang: Any
     remove: list[tuple[int, int]] = field(default_factory=list)  # spans to drop from the visual text
+    key_values: list[tuple[int, int]] = field(default_factory=list)  # key:value spans (dropped without glue words)
     warnings: list[str] = field(default_factory=list)
 
     def free(self, a: int, b: int) -> bool:
@@ -795,6 +796,8 @@ def _visual_text(ctx: _Ctx) -> str:
     for a, b in ctx.remove:
         for k in range(a, b):
             keep[k] = False
+        if (a, b) in ctx.key_values:
+            continue  # a key:value term was not introduced by "in", "on a"...: the words before it stay
         # drop the little words that introduced the removed phrase ("in", "on a", "at the")
         s = a
         for _ in range(3):
@@ -840,6 +843,7 @@ def parse_query(text: str, today: date | None = None, lang: str = "en") -> Parse
             blocked[k] = True
     ctx = _Ctx(raw=raw, t=t, blocked=blocked, today=today or date.today(), lang=words)
     ctx.remove.extend(kv_spans)
+    ctx.key_values.extend(kv_spans)
 
     dates = _parse_dates(ctx)
     date_from, date_to, months = _resolve_dates(dates)

@@ -37,14 +37,18 @@ Search (one ``_search`` per query, plus a ``_count`` to choose the path)
       are fetched so float32 ``_score`` rounding cannot push the true ``limit``-th hit out of the window.
 
 Failures
-    Connection errors, timeouts, 429 and 502/503/504 are retried by the transport (``retries`` times, exponential
-    backoff with jitter), then raised as :class:`~lifeseeker.errors.StoreError` (the web app answers 503).
+    Connection errors and timeouts are retried by the transport; 429 and 502/503/504 answers by ``_call`` (the
+    transport would retry those at once, without waiting). Both ``retries`` times with exponential backoff with
+    jitter (base ``backoff_s``, cap 30 s), then raised as :class:`~lifeseeker.errors.StoreError` (the web app
+    answers 503). Worst case per store call: ``(retries + 1) * timeout_s`` plus the backoff.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import random
+import time
 from datetime import date, datetime, timedelta
 from functools import singledispatch
 from pathlib import Path
@@ -367,8 +371,9 @@ class ElasticStore:
         self.knn_k = int(knn_k)
         self.num_candidates = int(num_candidates)
         self.chunk_size = int(chunk_size)
+        # retry_on_status=(): the transport retries statuses without any backoff, so ``_call`` does it instead.
         opts: dict[str, Any] = dict(request_timeout=timeout_s, max_retries=self.retries,
-                                    retry_on_status=RETRY_STATUS, retry_on_timeout=True)
+                                    retry_on_status=(), retry_on_timeout=True)
         if self.backoff_s > 0:
             opts.update(retry_backoff_base=self.backoff_s, retry_backoff_cap=30.0)
         if api_key:
@@ -394,20 +399,37 @@ class ElasticStore:
 
     def _call(self, what: str, fn: Callable[..., T], *args: Any, missing: Any = StoreError, **kwargs: Any) -> T:
         """Run one client call; transport failures (after the transport's bounded retries) and API errors become
-        StoreError naming ``what``. ``missing``: value returned on 404 instead of raising."""
-        try:
-            return fn(*args, **kwargs)
-        except NotFoundError as exc:
+        StoreError naming ``what``. ``missing``: value returned on 404 instead of raising. Answers 429/502/503/504
+        are retried here ``retries`` times with equal-jitter exponential backoff (``backoff_s * 2**n``, cap 30 s)."""
+        for attempt in range(self.retries + 1):
+            try:
+                return fn(*args, **kwargs)
+            except ApiError as exc:
+                if exc.status_code not in RETRY_STATUS or attempt >= self.retries:
+                    return self._failed(what, exc, missing)
+                pause = min(30.0, self.backoff_s * 2 ** attempt) / 2
+                pause += random.uniform(0, pause)
+                log.warning("Elasticsearch %s: %s answered HTTP %s; retry %d of %d in %.1f s", self.url, what,
+                            exc.status_code, attempt + 1, self.retries, pause)
+                if pause > 0:
+                    time.sleep(pause)
+            except TransportError as exc:
+                return self._failed(what, exc, missing)
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _failed(self, what: str, exc: Exception, missing: Any) -> Any:
+        """``missing`` for a 404 when given, else raise the StoreError describing ``exc`` (an ApiError or a
+        TransportError)."""
+        if isinstance(exc, NotFoundError):
             if missing is not StoreError:
                 return missing
             raise StoreError(f"Elasticsearch {self.url}: {what}: not found ({_reason(exc)})") from exc
-        except ApiError as exc:
+        if isinstance(exc, ApiError):
             hint = " (overloaded: retried and gave up)" if exc.status_code in RETRY_STATUS else ""
             raise StoreError(f"Elasticsearch {self.url}: {what} failed with HTTP {exc.status_code}{hint}: "
                              f"{_reason(exc)}") from exc
-        except TransportError as exc:
-            raise StoreError(f"Elasticsearch {self.url} unreachable during {what} after {self.retries} retries: "
-                             f"{exc.message if hasattr(exc, 'message') else exc}") from exc
+        raise StoreError(f"Elasticsearch {self.url} unreachable during {what} after {self.retries} retries: "
+                         f"{exc.message if hasattr(exc, 'message') else exc}") from exc
 
     def _server_version(self) -> tuple[int, int]:
         info = self._call("info", self.client.info)

@@ -1,29 +1,55 @@
 """The embedded default store: LanceDB on disk, no server.
 
 Storage is one LanceDB table (``lifelog``) whose columns derive from ``mappings/lifelog.json``; upserts are
-``merge_insert`` on ``image_id`` (idempotent). Searching reads a columnar snapshot of the table (Arrow columns plus
-L2-normalised float32 vector matrices), refreshed when the table version changes, and then:
+``merge_insert`` on ``image_id`` (idempotent). Searching reads a columnar snapshot of one table version (Arrow
+columns without the vectors, plus one matrix of L2-normalised float32 vectors), refreshed when the table version
+changes, and then:
 
 * each filter clause compiles to a boolean mask over the snapshot's columns with Arrow compute kernels or numpy;
-  values travel as typed scalars and are never spliced into query text, so no value can change a query's shape;
-* the fused score is computed exactly over the rows that pass (matrix-vector products, no approximation):
-  ``score = W_IaT * C[rows] @ q_clip + W_TaT * T[rows] @ q_tat`` with zero rows for missing vectors;
+  values travel as typed scalars and are never spliced into query text, so no value can change a query's shape.
+  The rows passing a filter list are cached per snapshot (``count`` after ``search`` costs nothing);
+* the fused score is one matrix-vector product: the vectors of all fields sit side by side in one
+  ``(n, d_clip + d_text)`` C-contiguous float32 matrix ``M = [C | T]`` and the query is ``[W_IaT q_clip | W_TaT
+  q_tat]``, so ``score = M[rows] @ q = W_IaT * C[rows] @ q_clip + W_TaT * T[rows] @ q_tat`` in one pass over memory
+  (missing vectors are zero rows and contribute 0). Rows passing a filter are scored by the cheapest exact route
+  for their share of the table (``_exact_scores``): a contiguous slice as a view, a full product then a pick when
+  many pass, a blocked gather (cache-sized blocks, no full copy) when few pass;
+* exact path: every passing row is scored. Large path: from ``ann_min_docs`` passing rows (``Settings``,
+  ``LIFESEEKER_ANN_MIN_DOCS``), each vector field's faiss IVF index (inner product, 8-bit scalar quantised codes)
+  gives ``ann_candidates`` candidates among the passing rows (the filter goes inside the index search as a bitmap,
+  with ``nprobe`` scaled by 1/selectivity), and the union is rescored exactly with the formula above: scores of
+  returned hits are exact, only membership of the top-k is approximate (recall@100 >= 0.98 in
+  ``tests/test_ann.py``);
 * optional soft constraints add their graded boosts to that score before the top-k (``engine/query/soft.py``,
-  ``soft_boost``: the one formula both stores compute); ``iat``/``tat`` of a hit stay the raw cosines.
+  ``soft_boost``: the one formula both stores compute); ``iat``/``tat`` of a hit stay the raw cosines. On the large
+  path the boosts rerank the ANN candidates (chosen by cosine), so a document lifted only by its boosts (at most
+  ~0.23) from outside the candidates is missed.
+
+The vector matrix and the ANN indexes are cached per table version under ``<store>/.cache/`` and memory-mapped, so
+that several processes serving one store (gunicorn workers) share one copy in the page cache, and a restart does
+not re-read and re-normalise the vectors. The first process to need a version builds the files (under a file
+lock); older versions' files are removed.
 
 Collections (ingested roots) are kept in ``collections.json`` beside the table.
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import json
 import logging
+import math
 import os
+import re
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cached_property, singledispatch
+from itertools import islice
+from functools import cached_property, lru_cache, singledispatch
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -42,7 +68,13 @@ from .base import VECTOR_FIELDS, Doc, Hit, VectorQuery
 log = logging.getLogger(__name__)
 
 TABLE = "lifelog"
-REFRESH_SECONDS = 1.0  # how often a reader looks for a newer table version written by another process
+REFRESH_SECONDS = 1.0  # how often a reader looks for a newer table version written by another process (~0.3 ms)
+CACHE_DIR = ".cache"
+GATHER_BLOCK_ROWS = 1024  # rows gathered per block on the exact path (1024 x 896 x 4 B = 3.5 MiB: stays in cache)
+FULL_PRODUCT_FRACTION = 0.3  # from this share of rows passing, score every row and pick (cheaper than a gather)
+MASK_CACHE_SIZE = 8
+AUTO_NPROBE_FRACTION = 1 / 8  # share of IVF lists probed by default (recall@100 0.99 at 1M, 0.93 at 1/32)
+BLAS_MIN_VALUES = 16_000_000  # from this many matrix values (~18k rows x 896) a product goes to threaded BLAS
 
 
 def lance_path(url: str) -> Path:
@@ -60,25 +92,301 @@ def fold(value: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-class _Snapshot:
-    """An immutable columnar view of one table version, with derived arrays built lazily and cached."""
+# --- vectors: one fused matrix, exact scoring, ANN candidates -------------------------------------------------------
 
-    def __init__(self, table: pa.Table, version: int):
+
+@dataclass(frozen=True)
+class FusedQuery:
+    """A VectorQuery prepared for one VectorSet.
+
+    Attributes:
+        q: (D,) float32, ``[W_IaT * q_clip/|q_clip| | W_TaT * q_tat/|q_tat|]`` (zeros for a missing part).
+        parts: field -> (d_field,) float32 unit query vector, only for fields that have a query vector, a
+            non-zero width and a non-zero weight (the fields ANN candidates come from).
+        units: field -> unit query vector or None (the raw cosines ``iat``/``tat`` of the hits).
+    """
+
+    q: np.ndarray
+    parts: dict[str, np.ndarray]
+    units: dict[str, np.ndarray | None]
+
+
+class VectorSet:
+    """The vectors of all fields side by side: one ``(n, D)`` float32 C-contiguous matrix of L2-normalised rows
+    (``D = sum of field widths``, field order ``VECTOR_FIELDS``; missing or zero vectors are zero rows). ``matrix``
+    may be a read-only memory map.
+
+    Args:
+        matrix: (n, D) float32.
+        dims: field -> width, in ``VECTOR_FIELDS`` order, summing to D (0 = field not in use).
+    Raises:
+        ValueError: the widths do not sum to D or the matrix is not float32 C-contiguous.
+    """
+
+    def __init__(self, matrix: np.ndarray, dims: dict[str, int]):
+        if matrix.dtype != np.float32 or not matrix.flags.c_contiguous or matrix.ndim != 2:
+            raise ValueError("VectorSet needs a 2-d float32 C-contiguous matrix")
+        if sum(dims.values()) != matrix.shape[1]:
+            raise ValueError(f"field widths {dims} do not sum to the matrix width {matrix.shape[1]}")
+        self.matrix = matrix
+        self.dims = {name: int(dims.get(name, 0)) for name in VECTOR_FIELDS}
+        self.n = matrix.shape[0]
+        self.slices: dict[str, slice] = {}
+        at = 0
+        for name in VECTOR_FIELDS:
+            self.slices[name] = slice(at, at + self.dims[name])
+            at += self.dims[name]
+
+    def field(self, name: str) -> np.ndarray:
+        """(n, d_field) float32 view of one field's unit vectors (strided when there are two fields)."""
+        return self.matrix[:, self.slices[name]]
+
+    def prepare(self, query: VectorQuery) -> FusedQuery:
+        """The fused query vector of ``query`` for this matrix.
+
+        Raises:
+            StoreError: a query vector's width differs from the stored width.
+        """
+        q = np.zeros(self.matrix.shape[1], dtype=np.float32)
+        parts: dict[str, np.ndarray] = {}
+        units: dict[str, np.ndarray | None] = {}
+        for name, vec, weight in (("clip_vec", query.clip, query.weights.iat),
+                                  ("capmeta_vec", query.tat, query.weights.tat)):
+            units[name] = None
+            if vec is None or self.dims[name] == 0:
+                continue
+            v = np.asarray(vec, dtype=np.float32).reshape(-1)
+            if v.shape[0] != self.dims[name]:
+                raise StoreError(f"query vector has {v.shape[0]} dims, the store holds {self.dims[name]}")
+            norm = float(np.linalg.norm(v))
+            if norm == 0 or not math.isfinite(norm):
+                continue
+            v = v / norm
+            units[name] = v
+            q[self.slices[name]] = weight * v
+            if weight != 0:
+                parts[name] = v
+        return FusedQuery(q, parts, units)
+
+    def scores(self, fq: FusedQuery, rows: np.ndarray | None = None) -> np.ndarray:
+        """Exact fused scores (float32) of ``rows`` (sorted int64 row numbers; None = every row), in row order.
+
+        Chooses the route by the share of rows: a contiguous run is a view; from ``FULL_PRODUCT_FRACTION`` of the
+        table the whole product is computed and the rows picked; below it rows are gathered in cache-sized
+        blocks (never a full copy of the selected rows).
+        """
+        m = self.n if rows is None else len(rows)
+        if m == 0:
+            return np.zeros(0, dtype=np.float32)
+        active = [name for name in VECTOR_FIELDS if fq.units[name] is not None]
+        if not active:
+            return np.zeros(m, dtype=np.float32)
+        if len(active) == 1:  # one field: read only its columns (a strided view)
+            sl = self.slices[active[0]]
+            matrix, q = self.matrix[:, sl], fq.q[sl]
+        else:
+            matrix, q = self.matrix, fq.q
+        if rows is None:
+            return _matvec(matrix, q)
+        if int(rows[-1]) - int(rows[0]) + 1 == m:
+            return _matvec(matrix[int(rows[0]):int(rows[-1]) + 1], q)
+        if m >= FULL_PRODUCT_FRACTION * self.n:
+            return _matvec(matrix, q)[rows]
+        out = np.empty(m, dtype=np.float32)
+        block = np.empty((min(GATHER_BLOCK_ROWS, m), matrix.shape[1]), dtype=np.float32)
+        for at in range(0, m, GATHER_BLOCK_ROWS):
+            idx = rows[at:at + GATHER_BLOCK_ROWS]
+            buf = block[:len(idx)]
+            np.take(matrix, idx, axis=0, out=buf, mode="clip")  # rows are valid; "raise" would buffer a copy
+            np.einsum("ij,j->i", buf, q, out=out[at:at + len(idx)])
+        return out
+
+    def cosines(self, fq: FusedQuery, name: str, rows: np.ndarray) -> np.ndarray:
+        """Raw cosines (float32) of field ``name`` for ``rows`` (0 without a query vector)."""
+        unit = fq.units[name]
+        if unit is None:
+            return np.zeros(len(rows), dtype=np.float32)
+        return np.einsum("ij,j->i", self.matrix[rows][:, self.slices[name]], unit)
+
+
+def _matvec(matrix: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """``matrix @ q`` (float32): multithreaded BLAS for large products, single-threaded ``einsum`` below
+    ``BLAS_MIN_VALUES`` values. On a loaded machine OpenBLAS's threaded GEMV stalls on small inputs (a 1024 x 896
+    block: 0.1 ms on one thread, ~40 ms with two threads when the cores are busy), while for large products its
+    threads add memory bandwidth."""
+    if matrix.shape[0] * matrix.shape[1] < BLAS_MIN_VALUES:
+        return np.einsum("ij,j->i", matrix, q)
+    return matrix @ q
+
+
+def nlist_for(n: int) -> int:
+    """Number of IVF lists for ``n`` vectors: ``2 * sqrt(n)`` clamped to [16, 4096] (faiss guidelines: 4-16 sqrt(n)
+    for IVF-flat; fewer lists here because every candidate is rescored exactly)."""
+    return int(min(4096, max(16, round(2 * math.sqrt(max(n, 1))))))
+
+
+class AnnIndex:
+    """Per-field faiss IVF indexes over a VectorSet: inner product on unit vectors (= cosine), 8-bit scalar
+    quantised codes (a quarter of float32), row numbers as ids.
+
+    Args:
+        indexes: field -> trained and filled ``faiss.IndexIVFScalarQuantizer`` holding rows 0..n-1.
+        n: number of rows.
+    """
+
+    def __init__(self, indexes: dict[str, Any], n: int):
+        self.indexes = indexes
+        self.n = n
+
+    @classmethod
+    def build(cls, vectors: VectorSet, *, nlist: int | None = None, train_rows: int | None = None,
+              seed: int = 0) -> "AnnIndex":
+        """Train and fill one index per field of non-zero width (k-means on ``train_rows`` sampled rows, default
+        ``min(n, 64 * nlist)``). Cost at 1M rows x (512 + 384) on 2 cores: about a minute."""
+        import faiss
+
+        nlist = nlist or nlist_for(vectors.n)
+        rng = np.random.default_rng(seed)
+        take = min(vectors.n, train_rows or 64 * nlist)
+        sample = np.sort(rng.choice(vectors.n, size=take, replace=False))
+        indexes = {}
+        for name in VECTOR_FIELDS:
+            d = vectors.dims[name]
+            if d == 0:
+                continue
+            view = vectors.field(name)
+            quantizer = faiss.IndexFlatIP(d)
+            index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                                  faiss.METRIC_INNER_PRODUCT)
+            index.cp.seed = seed
+            index.train(np.ascontiguousarray(view[sample]))
+            for at in range(0, vectors.n, 65536):
+                index.add(np.ascontiguousarray(view[at:at + 65536]))
+            indexes[name] = index
+        return cls(indexes, vectors.n)
+
+    def candidates(self, fq: FusedQuery, k: int, nprobe: int, mask: np.ndarray | None = None) -> np.ndarray:
+        """Sorted unique row numbers (int64): the union over query fields of each field's approximate top-``k``
+        by cosine among rows passing ``mask`` ((n,) bool; None = all). ``nprobe`` lists are probed (0 = auto:
+        ``AUTO_NPROBE_FRACTION`` of the lists), times ``n / passing`` under a mask (at most every list)."""
+        import faiss
+
+        if nprobe <= 0:  # auto: an eighth of the lists (recall@100 >= 0.98 at 50k and 1M in BENCHMARKS.md)
+            nlist = max((index.nlist for index in self.indexes.values()), default=1)
+            nprobe = max(1, math.ceil(nlist * AUTO_NPROBE_FRACTION))
+        bits = sel = None
+        if mask is not None:
+            passing = int(mask.sum())
+            if passing == 0:
+                return np.zeros(0, dtype=np.int64)
+            nprobe = int(math.ceil(nprobe * self.n / passing))
+            bits = np.packbits(mask, bitorder="little")
+            sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bits))
+        found = []
+        for name, unit in fq.parts.items():
+            index = self.indexes.get(name)
+            if index is None:
+                continue
+            params = faiss.SearchParametersIVF(nprobe=int(min(index.nlist, nprobe)), sel=sel)
+            _, ids = index.search(unit.reshape(1, -1), int(min(k, self.n)), params=params)
+            found.append(ids[0][ids[0] >= 0])
+        del bits  # the selector reads it during search only
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+
+    def save(self, prefix: Path) -> None:
+        """Write one file per field: ``<prefix>-<field>.faiss``."""
+        import faiss
+
+        for name, index in self.indexes.items():
+            tmp = prefix.with_name(f"{prefix.name}-{name}.faiss.{os.getpid()}.tmp")
+            faiss.write_index(index, str(tmp))
+            os.replace(tmp, prefix.with_name(f"{prefix.name}-{name}.faiss"))
+
+    @classmethod
+    def load(cls, prefix: Path, fields: Sequence[str], n: int) -> "AnnIndex | None":
+        """Read the files ``save`` wrote (memory-mapped where faiss can), or None when one is missing/unreadable."""
+        import faiss
+
+        indexes = {}
+        for name in fields:
+            path = prefix.with_name(f"{prefix.name}-{name}.faiss")
+            if not path.exists():
+                return None
+            try:
+                index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+            except RuntimeError:
+                try:
+                    index = faiss.read_index(str(path))
+                except RuntimeError as exc:
+                    log.warning("ignoring unreadable ANN index %s: %s", path, exc)
+                    return None
+            if index.ntotal != n:
+                return None
+            indexes[name] = index
+        return cls(indexes, n)
+
+
+def top_k(score: np.ndarray, k: int, id_rank) -> np.ndarray:
+    """Positions of the ``k`` best of ``score`` (float, length m), best first, ties broken by image_id ascending.
+
+    Exact under ties at the k-th value: every position tied with the k-th score takes part in the tie-break.
+    ``id_rank`` is a callable giving, for positions, an integer rank consistent with image_id order (only called
+    on the candidate positions)."""
+    m = len(score)
+    k = min(k, m)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    if k < m:
+        part = np.argpartition(-score, k - 1)[:k]
+        kth = score[part].min()
+        if np.count_nonzero(score >= kth) > k:  # ties straddle the cut: take every tied position
+            part = np.flatnonzero(score >= kth)
+    else:
+        part = np.arange(m)
+    order = part[np.lexsort((id_rank(part), -score[part]))]
+    return order[:k]
+
+
+# --- the snapshot ----------------------------------------------------------------------------------------------------
+
+
+class _Snapshot:
+    """An immutable columnar view of one table version (scalar columns as Arrow, vectors as a VectorSet), with
+    derived arrays built lazily and cached."""
+
+    def __init__(self, table: pa.Table, version: int, vectors: VectorSet):
         self.version = version
         self.n = table.num_rows
-        self.vectors: dict[str, np.ndarray] = {}
-        for name in VECTOR_FIELDS:
-            self.vectors[name] = _unit_matrix(table.column(name))
-        self.table = table.drop_columns(list(VECTOR_FIELDS))
+        self.vectors_set = vectors
+        self.vectors: dict[str, np.ndarray] = {name: vectors.field(name) for name in VECTOR_FIELDS}
+        # one chunk per column: taking the k hits' rows from a table of many scan batches costs ~100 ms at 100k
+        self.table = table.drop_columns([c for c in VECTOR_FIELDS if c in table.column_names]).combine_chunks()
         self.ids = np.asarray(self.table.column("image_id").to_pylist(), dtype=object)
+        self._columns: dict[str, pa.Array] = {}
+        self._encoded: dict[tuple[str, bool], tuple[np.ndarray | None, np.ndarray, list[str]]] = {}
+        self.ann: AnnIndex | None = None
+        self.masks: OrderedDict[Any, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     @cached_property
     def row_of(self) -> dict[str, int]:
         return {image_id: i for i, image_id in enumerate(self.ids)}
 
     @cached_property
+    def id_rank(self) -> np.ndarray:
+        """(n,) int64: rank of each row's image_id in ascending id order (tie-breaks without string compares)."""
+        rank = np.empty(self.n, dtype=np.int64)
+        rank[np.argsort(self.ids, kind="stable")] = np.arange(self.n)
+        return rank
+
+    def rank_of(self, rows: np.ndarray) -> np.ndarray:
+        """Ranks consistent with image_id order for ``rows``: string order when few, the cached ranks when many."""
+        if len(rows) <= 4096 and "id_rank" not in self.__dict__:
+            return np.argsort(np.argsort(self.ids[rows], kind="stable"), kind="stable")
+        return self.id_rank[rows]
+
+    @cached_property
     def latlon(self) -> tuple[np.ndarray, np.ndarray]:
-        loc = self.table.column("location").combine_chunks()
+        loc = self.column("location")
         valid = np.asarray(loc.is_valid())
         lat = np.where(valid, loc.field("lat").to_numpy(zero_copy_only=False), np.nan)
         lon = np.where(valid, loc.field("lon").to_numpy(zero_copy_only=False), np.nan)
@@ -87,11 +395,15 @@ class _Snapshot:
     @cached_property
     def local_seconds(self) -> np.ndarray:
         """local_time as int64 seconds since 1970 (wall clock); missing -> INT64 min."""
-        col = self.table.column("local_time").combine_chunks().cast(pa.int64())
+        col = self.column("local_time").cast(pa.int64())
         return np.asarray(col.fill_null(np.iinfo(np.int64).min))
 
     def column(self, name: str) -> pa.Array:
-        return self.table.column(name).combine_chunks()
+        """One column as a single Arrow array (combined once per snapshot)."""
+        col = self._columns.get(name)
+        if col is None:
+            col = self._columns[name] = self.table.column(name).combine_chunks()
+        return col
 
     @cached_property
     def soft_fields(self) -> dict[str, np.ndarray]:
@@ -106,23 +418,32 @@ class _Snapshot:
         return {"day": floats(days), "month": floats(self.column("month")), "weekday": floats(weekday),
                 "minute_of_day": floats(self.column("minute_of_day")), "lat": lat, "lon": lon}
 
+    def _encoding(self, name: str, folding: bool) -> tuple[np.ndarray | None, np.ndarray, list[str]]:
+        """(parents or None, int64 codes with -1 for null, normalised dictionary values) of a keyword column,
+        built once per snapshot (dictionary-encoded, so a filter tests each distinct value once)."""
+        key = (name, folding)
+        enc = self._encoded.get(key)
+        if enc is None:
+            col = self.column(name)
+            parents = None
+            if pa.types.is_list(col.type):
+                parents = np.asarray(pc.list_parent_indices(col))
+                col = pc.list_flatten(col)
+            encoded = pc.dictionary_encode(col)
+            codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+            norm = fold if folding else str
+            enc = self._encoded[key] = (parents, codes, [norm(v) for v in encoded.dictionary.to_pylist()])
+        return enc
+
     def folded_in(self, name: str, values: Sequence[str], folding: bool = True) -> np.ndarray:
-        """Rows whose keyword ``name`` (or any element, for array fields) folds to one of ``values`` (equals one of
-        them when ``folding`` is False)."""
+        """(n,) bool: rows whose keyword ``name`` (or any element, for array fields) folds to one of ``values``
+        (equals one of them when ``folding`` is False)."""
+        parents, codes, normed = self._encoding(name, folding)
         norm = fold if folding else str
-        wanted = pa.array(sorted({norm(v) for v in values}), pa.string())
-        col = self.column(name)
-        parents = None
-        if pa.types.is_list(col.type):
-            parents = np.asarray(pc.list_parent_indices(col))
-            col = pc.list_flatten(col)
-        encoded = pc.dictionary_encode(col)
-        folded_dict = pa.array([norm(v) for v in encoded.dictionary.to_pylist()], pa.string())
-        dict_hit = np.asarray(pc.is_in(folded_dict, value_set=wanted))
-        codes = encoded.indices.to_numpy(zero_copy_only=False)
-        valid = np.asarray(encoded.indices.is_valid())
-        hit = np.zeros(len(codes), dtype=bool)
-        hit[valid] = dict_hit[codes[valid].astype(np.int64)]
+        wanted = {norm(v) for v in values}
+        dict_hit = np.fromiter((v in wanted for v in normed), dtype=bool, count=len(normed))
+        dict_hit = np.append(dict_hit, False)  # code -1 (null) indexes this last slot
+        hit = dict_hit[codes]
         if parents is None:
             return hit
         mask = np.zeros(self.n, dtype=bool)
@@ -130,25 +451,101 @@ class _Snapshot:
         return mask
 
 
-def _unit_matrix(col: pa.ChunkedArray) -> np.ndarray:
-    """(n, d) float32 C-contiguous matrix of L2-normalised rows; missing or zero vectors are zero rows."""
-    arr = col.combine_chunks()
-    n = len(arr)
-    if pa.types.is_fixed_size_list(arr.type):
-        d = arr.type.list_size
-    else:
-        lengths = pc.list_value_length(arr).to_numpy(zero_copy_only=False)
-        d = int(np.nanmax(lengths)) if n and np.isfinite(lengths.astype(float)).any() else 0
-    out = np.zeros((n, d), dtype=np.float32)
-    if n == 0 or d == 0:
+    def lowered(self, name: str) -> pa.Array:
+        """A text column lower-cased (``utf8_lower``), built once per snapshot for literal pre-filtering."""
+        key = "\0lower:" + name
+        col = self._columns.get(key)
+        if col is None:
+            col = self._columns[key] = pc.utf8_lower(self.column(name))
+        return col
+
+    def ascii_rows(self, name: str) -> np.ndarray:
+        """(n,) bool: rows whose text field ``name`` is pure ASCII (or null), cached per snapshot."""
+        key = "\0ascii:" + name
+        col = self._columns.get(key)
+        if col is None:
+            col = self._columns[key] = pc.fill_null(pc.string_is_ascii(self.column(name)), True)
+        return np.asarray(col)
+
+    def literal_rows(self, name: str, tok: str) -> np.ndarray:
+        """Sorted rows (int64) whose lower-cased text field ``name`` contains the ASCII string ``tok``.
+
+        Scans the column's one UTF-8 buffer with a literal ``re`` search (Arrow's per-string ``match_substring``
+        took ~60 ms for 100k rows here, this ~10 ms) and maps byte positions to rows through the offsets; a token
+        found more than ``max(1000, n/4)`` times falls back to Arrow."""
+        key = "\0bytes:" + name
+        cached = self._columns.get(key)
+        if cached is None:
+            low = self.lowered(name)
+            if low.null_count == len(low):
+                data, offsets = b"", np.zeros(len(low) + 1, dtype=np.int64)
+            else:
+                width = 8 if pa.types.is_large_string(low.type) else 4
+                raw = np.frombuffer(low.buffers()[1], dtype=np.int64 if width == 8 else np.int32)
+                offsets = raw[low.offset:low.offset + len(low) + 1].astype(np.int64)
+                data = low.buffers()[2].to_pybytes()
+            cached = self._columns[key] = (data, offsets)
+        data, offsets = cached
+        limit = max(1000, self.n // 4)
+        found = islice(re.finditer(re.escape(tok.encode("ascii")), data), limit + 1)
+        pos = np.fromiter((m.start() for m in found), dtype=np.int64)
+        if len(pos) > limit:
+            return np.flatnonzero(_np(pc.match_substring(self.lowered(name), tok)))
+        return np.unique(np.searchsorted(offsets, pos, side="right") - 1)
+
+    def word_in(self, name: str, tok: str) -> np.ndarray:
+        """(n,) bool: rows whose text field ``name`` holds ``tok`` (a ``tokens()`` word: letters/digits only) as a
+        whole word, case-insensitively (a word boundary is any character that is not a letter or digit).
+
+        An ASCII token is first looked for as a literal substring of the lower-cased column (a fast scan); only
+        those rows are checked for word boundaries: ASCII rows with an ASCII-class regex (cheap to compile),
+        the others with Python ``re`` (RE2's Unicode classes cost milliseconds to compile per call)."""
+        # tok is letters/digits only (tokens()), so the pattern's shape is fixed
+        col = self.column(name)
+        if not tok.isascii():
+            return _np(pc.match_substring_regex(col, r"(^|[^\pL\pN])" + tok + r"([^\pL\pN]|$)", ignore_case=True))
+        cand = self.literal_rows(name, tok)
+        out = np.zeros(self.n, dtype=bool)
+        if len(cand) == 0:
+            return out
+        ascii_ = self.ascii_rows(name)[cand]
+        plain, other = cand[ascii_], cand[~ascii_]
+        if len(plain):
+            out[plain] = _np(pc.match_substring_regex(col.take(pa.array(plain)), r"(^|[^A-Za-z0-9])" + tok +
+                                                      r"([^A-Za-z0-9]|$)", ignore_case=True))
+        if len(other):
+            search = _word_regex(tok).search
+            out[other] = [search(v) is not None for v in col.take(pa.array(other)).to_pylist()]
         return out
-    valid = np.asarray(arr.is_valid())
+
+
+@lru_cache(maxsize=256)
+def _word_regex(tok: str) -> re.Pattern:
+    """``tok`` as a whole word, case-insensitive; boundaries are characters that are not letters or digits."""
+    return re.compile(r"(?<![^\W_])" + re.escape(tok) + r"(?![^\W_])", re.IGNORECASE)
+
+
+def _unit_rows(block: np.ndarray) -> np.ndarray:
+    """L2-normalise rows in place (zero rows stay zero); returns ``block``."""
+    norms = np.sqrt(np.einsum("ij,ij->i", block, block))[:, None]
+    np.divide(block, norms, out=block, where=norms > 0)
+    return block
+
+
+def _vector_block(col: pa.Array, d: int) -> np.ndarray:
+    """(len(col), d) float32 from a (fixed-size) list column; nulls -> zero rows."""
+    out = np.zeros((len(col), d), dtype=np.float32)
+    if d == 0 or len(col) == 0:
+        return out
+    valid = np.asarray(col.is_valid())
     if valid.any():
-        flat = pc.list_flatten(arr.filter(pa.array(valid))).to_numpy(zero_copy_only=False)
+        flat = pc.list_flatten(col.filter(pa.array(valid))).to_numpy(zero_copy_only=False)
         out[valid] = flat.astype(np.float32, copy=False).reshape(-1, d)
-    norms = np.linalg.norm(out, axis=1, keepdims=True)
-    np.divide(out, norms, out=out, where=norms > 0)
     return out
+
+
+def _ids_digest(ids: np.ndarray) -> str:
+    return hashlib.blake2b("\x00".join(ids.tolist()).encode("utf-8"), digest_size=16).hexdigest()
 
 
 # --- filter compilation: one function per clause ------------------------------------------------------------------
@@ -219,11 +616,9 @@ def _(clause: GeoBox, snap: _Snapshot) -> np.ndarray:
 def _(clause: TextMatch, snap: _Snapshot) -> np.ndarray:
     mask = np.ones(snap.n, dtype=bool)
     for tok in tokens(clause.text):
-        # tok is letters/digits only (tokens()), so the pattern's shape is fixed; boundaries are non-letter/digit.
-        pattern = r"(^|[^\pL\pN])" + tok + r"([^\pL\pN]|$)"
         any_field = np.zeros(snap.n, dtype=bool)
         for name in clause.fields:
-            any_field |= _np(pc.match_substring_regex(snap.column(name), pattern, ignore_case=True))
+            any_field |= snap.word_in(name, tok)
         mask &= any_field
     return mask
 
@@ -241,11 +636,29 @@ def haversine_km(lat: np.ndarray, lon: np.ndarray, lat0: float, lon0: float) -> 
 
 
 class LanceStore:
-    """Embedded store at ``lance:///path``. See the module docstring for how search works."""
+    """Embedded store at ``lance:///path``. See the module docstring for how search works.
 
-    def __init__(self, url: str):
+    Args:
+        url: ``lance:///abs/dir`` or a bare path.
+        ann_min_docs: from this many documents passing the filters, search takes ANN candidates and rescores them
+            exactly (0 = always exact). Default: ``Settings.ann_min_docs`` (``LIFESEEKER_ANN_MIN_DOCS``).
+        ann_candidates: ANN candidates per vector field (at least ``limit``). Default ``Settings.ann_candidates``.
+        ann_nprobe: IVF lists probed per field without a filter (0 = an eighth of the lists). Default
+            ``Settings.ann_nprobe``.
+    Raises:
+        StoreError: the directory cannot be created or read.
+    """
+
+    def __init__(self, url: str, *, ann_min_docs: int | None = None, ann_candidates: int | None = None,
+                 ann_nprobe: int | None = None):
         import lancedb
 
+        from ...config import Settings
+
+        env = Settings.from_env({k: v for k, v in os.environ.items() if k.startswith("LIFESEEKER_ANN_")})
+        self.ann_min_docs = env.ann_min_docs if ann_min_docs is None else int(ann_min_docs)
+        self.ann_candidates = env.ann_candidates if ann_candidates is None else int(ann_candidates)
+        self.ann_nprobe = env.ann_nprobe if ann_nprobe is None else int(ann_nprobe)
         self.path = lance_path(url)
         self.url = f"lance://{self.path}"
         self.schema = load_schema()
@@ -254,10 +667,25 @@ class LanceStore:
             self._db = lancedb.connect(str(self.path))
         except OSError as exc:
             raise StoreError(f"cannot open store at {self.path}: {exc}") from exc
+        self._pid = os.getpid()
         self._table = self._open_table()
         self._snap: _Snapshot | None = None
         self._checked = 0.0
-        self._lock = threading.Lock()
+        self._signal: int | None = None
+        self._version = -1
+        self._lock = threading.RLock()
+
+    def _after_fork(self) -> None:
+        """Reconnect when this object was created in another process (a gunicorn ``--preload`` master): LanceDB
+        handles made before a fork are not safe in the child (a worker using them crashed in LanceDB's runtime
+        in bench/search.py's gunicorn run). The loaded snapshot (numpy/Arrow memory, mapped files) stays shared."""
+        if self._pid != os.getpid():
+            import lancedb
+
+            self._pid = os.getpid()
+            self._db = lancedb.connect(str(self.path))
+            self._table = self._open_table()
+            self._checked = 0.0
 
     def _open_table(self):
         try:
@@ -280,6 +708,7 @@ class LanceStore:
         return out
 
     def ensure_schema(self, dims: dict[str, int]) -> None:
+        self._after_fork()
         if self._table is None:
             arrow_schema = self.schema.arrow_schema(dims)
             self._table = self._db.create_table(TABLE, schema=arrow_schema, exist_ok=True)
@@ -300,11 +729,38 @@ class LanceStore:
     def upsert(self, docs: Sequence[Doc]) -> int:
         if not docs:
             return 0
+        self._after_fork()
         if self._table is None:
             raise StoreError("store has no table yet: call ensure_schema first")
         table = self._to_arrow(docs)
         (self._table.merge_insert("image_id").when_matched_update_all().when_not_matched_insert_all()
          .execute(table, on_bad_vectors="null"))  # a missing vector is stored as null, never filled
+        self._checked = 0.0
+        return table.num_rows
+
+    def append_arrow(self, table: pa.Table) -> int:
+        """Bulk load: add rows whose ``image_id`` is known to be new (no id check, unlike ``upsert``: a repeated
+        id would be stored twice). ``table`` holds the mapping's columns (any order; missing ones must be
+        nullable and are filled with nulls). Returns the number of rows added.
+
+        Raises:
+            StoreError: no table yet, or a column does not convert to the store's type.
+        """
+        self._after_fork()
+        if self._table is None:
+            raise StoreError("store has no table yet: call ensure_schema first")
+        schema = self._table.schema
+        cols = []
+        for f in schema:
+            if f.name in table.column_names:
+                cols.append(table.column(f.name))
+            else:
+                cols.append(pa.nulls(table.num_rows, f.type))
+        try:
+            table = pa.Table.from_arrays(cols, names=schema.names).cast(schema)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+            raise StoreError(f"append_arrow: {exc}") from exc
+        self._table.add(table)
         self._checked = 0.0
         return table.num_rows
 
@@ -316,6 +772,9 @@ class LanceStore:
         cols = []
         for f in schema:
             values = [d.get(f.name) for d in docs]
+            if f.name in VECTOR_FIELDS and pa.types.is_fixed_size_list(f.type):
+                cols.append(_vector_array(values, f.type.list_size, f.name))
+                continue
             if f.name in VECTOR_FIELDS:
                 values = [None if v is None else np.asarray(v, dtype=np.float32).tolist() for v in values]
             cols.append(pa.array(values, type=f.type))
@@ -323,6 +782,7 @@ class LanceStore:
 
     def optimize(self) -> None:
         """Compact small fragments left by batched upserts (call at the end of an ingest)."""
+        self._after_fork()
         if self._table is not None:
             self._table.optimize()
 
@@ -331,26 +791,189 @@ class LanceStore:
     def snapshot(self) -> _Snapshot:
         """The current columnar snapshot, reloaded when another write made a newer table version."""
         with self._lock:
+            self._after_fork()
             if self._table is None:
                 self._table = self._open_table()
                 if self._table is None:
-                    return _Snapshot(self.schema.arrow_schema({f: 0 for f in VECTOR_FIELDS}).empty_table(), -1)
+                    empty = self.schema.arrow_schema({f: 0 for f in VECTOR_FIELDS}).empty_table()
+                    return _Snapshot(empty, -1, VectorSet(np.zeros((0, 0), np.float32), {}))
+            # Cheap refresh check: the table's _versions directory changes (mtime) when any process commits a
+            # version; a stat is microseconds, while asking LanceDB (checkout_latest, version) is a round trip
+            # to its event-loop thread (0.3 ms idle, tens of ms on a loaded machine). A periodic check every
+            # REFRESH_SECONDS covers commits within one mtime tick.
             now = time.monotonic()
-            if self._snap is None or now - self._checked > REFRESH_SECONDS:
+            signal = self._version_signal()
+            if (self._snap is None or signal != self._signal or now - self._checked > REFRESH_SECONDS):
                 self._table.checkout_latest()
-                self._checked = now
-            version = self._table.version
+                self._version = self._table.version
+                self._checked, self._signal = now, signal
+            version = self._version
             if self._snap is None or self._snap.version != version:
                 t0 = time.perf_counter()
-                self._snap = _Snapshot(self._table.to_arrow(), version)
+                self._snap = None  # let the old version's arrays go before loading the new one
+                self._snap = self._load_snapshot(version)
                 log.info("loaded snapshot v%s: %d rows in %.2fs", version, self._snap.n, time.perf_counter() - t0)
             return self._snap
+
+    def _version_signal(self) -> int | None:
+        """mtime (ns) of the table's ``_versions`` directory, or None when it cannot be read."""
+        try:
+            return os.stat(self.path / f"{TABLE}.lance" / "_versions").st_mtime_ns
+        except OSError:
+            return None
+
+    def _scan(self, columns: Sequence[str]):
+        return self._table.search().select(list(columns)).limit(None)
+
+    def _load_snapshot(self, version: int) -> _Snapshot:
+        scalar = [f.name for f in self._table.schema if f.name not in VECTOR_FIELDS]
+        table = self._scan(scalar).to_arrow()
+        ids = np.asarray(table.column("image_id").to_pylist(), dtype=object)
+        dims = self.dims()
+        vectors = VectorSet(self._vector_matrix(version, dims, ids), dims)
+        return _Snapshot(table, version, vectors)
+
+    # -- the vector matrix and ANN indexes, cached per version ------------------------------------------------------
+
+    @property
+    def _cache(self) -> Path:
+        return self.path / CACHE_DIR
+
+    def _file_lock(self):
+        """An exclusive lock on ``<store>/.cache/lock`` (a context manager) while building cached files."""
+        self._cache.mkdir(exist_ok=True)
+        return _FileLock(self._cache / "lock")
+
+    def _vector_matrix(self, version: int, dims: dict[str, int], ids: np.ndarray) -> np.ndarray:
+        """(n, D) float32 unit rows in the order of ``ids``: memory-mapped from the cache, built once per version."""
+        n, width = len(ids), sum(dims.values())
+        if n == 0 or width == 0:
+            return np.zeros((n, width), dtype=np.float32)
+        digest = _ids_digest(ids)
+        data = self._cache / f"vectors-v{version}.npy"
+        meta = self._cache / f"vectors-v{version}.json"
+        want = {"n": n, "dims": dims, "ids": digest}
+        try:
+            with self._file_lock():
+                if not (meta.exists() and data.exists() and json.loads(meta.read_text()) == want):
+                    tmp = data.with_name(f"{data.name}.{os.getpid()}.tmp")
+                    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
+                    self._fill_vectors(out, dims, ids)
+                    out.flush()
+                    del out
+                    os.replace(tmp, data)
+                    meta.write_text(json.dumps(want))
+                    self._prune_cache(version)
+                return np.asarray(np.load(data, mmap_mode="r"))
+        except OSError as exc:  # read-only store directory: keep the matrix in memory
+            log.warning("cannot cache vectors under %s (%s); holding them in memory", self._cache, exc)
+            out = np.empty((n, width), dtype=np.float32)
+            self._fill_vectors(out, dims, ids)
+            return out
+
+    def _fill_vectors(self, out: np.ndarray, dims: dict[str, int], ids: np.ndarray) -> None:
+        """Fill ``out`` (n, D) with the unit vectors, streamed from the table in batches, rows in ``ids`` order."""
+        fields = [name for name in VECTOR_FIELDS if dims.get(name)]
+        at = 0
+        scan_ids = []
+        order = None
+        for batch in self._scan(["image_id", *fields]).to_batches(65536):
+            m = batch.num_rows
+            batch_ids = batch.column("image_id").to_pylist()
+            scan_ids.extend(batch_ids)
+            if order is None and batch_ids != ids[at:at + m].tolist():
+                order = {image_id: i for i, image_id in enumerate(ids)}  # scans disagree on order: place by id
+            rows = slice(at, at + m) if order is None else np.array([order[i] for i in batch_ids])
+            col = 0
+            block = np.empty((m, out.shape[1]), dtype=np.float32)
+            for name in VECTOR_FIELDS:
+                d = dims.get(name, 0)
+                if d:
+                    block[:, col:col + d] = _vector_block(batch.column(name), d)
+                    col += d
+            # each field normalised on its own
+            col = 0
+            for name in VECTOR_FIELDS:
+                d = dims.get(name, 0)
+                if d:
+                    _unit_rows(block[:, col:col + d])
+                    col += d
+            out[rows] = block
+            at += m
+        if at != len(ids):
+            raise StoreError(f"store {self.path} changed while loading vectors ({at} rows, expected {len(ids)})")
+
+    def _prune_cache(self, version: int) -> None:
+        """Remove cached files of older table versions (processes still mapping them keep their pages)."""
+        for p in self._cache.iterdir():
+            v = _cache_version(p.name)
+            if v is not None and v < version:
+                try:
+                    p.unlink()
+                except OSError:
+                    pass
+
+    def _ann(self, snap: _Snapshot) -> AnnIndex | None:
+        """The snapshot's ANN index: loaded from the cache, or built (and cached) on first use."""
+        if snap.ann is not None:
+            return snap.ann
+        with self._lock:
+            if snap.ann is not None:
+                return snap.ann
+            fields = [f for f in VECTOR_FIELDS if snap.vectors_set.dims[f]]
+            prefix = self._cache / f"ann-v{snap.version}"
+            try:
+                with self._file_lock():
+                    ann = AnnIndex.load(prefix, fields, snap.n)
+                    if ann is None:
+                        t0 = time.perf_counter()
+                        ann = AnnIndex.build(snap.vectors_set)
+                        log.info("built ANN index v%s (%d rows) in %.1fs", snap.version, snap.n,
+                                 time.perf_counter() - t0)
+                        ann.save(prefix)
+                        ann = AnnIndex.load(prefix, fields, snap.n) or ann  # the mapped copy, shared
+            except OSError as exc:
+                log.warning("cannot cache the ANN index under %s (%s); building it in memory", self._cache, exc)
+                ann = AnnIndex.build(snap.vectors_set)
+            snap.ann = ann
+            return ann
+
+    def prepare(self) -> None:
+        """Load the snapshot and, when the store is large enough for the ANN path, its index, now rather than on
+        the first search (call before forking workers, e.g. in a gunicorn ``--preload`` app factory)."""
+        snap = self.snapshot()
+        if self.ann_min_docs and snap.n >= self.ann_min_docs:
+            self._ann(snap)
+
+    # -- filters --------------------------------------------------------------------------------------------------
 
     def _mask(self, snap: _Snapshot, filters: Sequence[Filter]) -> np.ndarray:
         mask = np.ones(snap.n, dtype=bool)
         for clause in filters:
             mask &= compile_mask(clause, snap)
         return mask
+
+    def _rows(self, snap: _Snapshot, filters: Sequence[Filter]) -> tuple[np.ndarray, np.ndarray]:
+        """(mask, sorted row numbers) of the rows passing ``filters``, cached per snapshot (LRU)."""
+        key: Any = tuple(filters)
+        try:
+            hash(key)
+        except TypeError:
+            key = None
+        if key is not None:
+            with self._lock:
+                hit = snap.masks.get(key)
+                if hit is not None:
+                    snap.masks.move_to_end(key)
+                    return hit
+        mask = self._mask(snap, filters)
+        out = (mask, np.flatnonzero(mask))
+        if key is not None:
+            with self._lock:
+                snap.masks[key] = out
+                while len(snap.masks) > MASK_CACHE_SIZE:
+                    snap.masks.popitem(last=False)
+        return out
 
     def existing(self, ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
         snap = self.snapshot()
@@ -369,33 +992,48 @@ class LanceStore:
         if with_vectors:
             for doc, r in zip(docs, rows):
                 for name in VECTOR_FIELDS:
-                    vec = snap.vectors[name][r] if snap.vectors[name].shape[1] else None
+                    vec = np.array(snap.vectors[name][r]) if snap.vectors[name].shape[1] else None
                     doc[name] = vec if vec is not None and vec.any() else None
         return docs
 
     def count(self, filters: Sequence[Filter] = ()) -> int:
         snap = self.snapshot()
-        return int(self._mask(snap, filters).sum()) if filters else snap.n
+        return len(self._rows(snap, filters)[1]) if filters else snap.n
 
     def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50, *,
                soft: Sequence[SoftConstraint] = ()) -> list[Hit]:
+        """Fused top-``limit`` among the documents passing every filter (see the module docstring: exact below
+        ``ann_min_docs`` passing documents, ANN candidates + exact rescoring from there).
+
+        Raises:
+            StoreError: a query vector's width differs from the stored width.
+        """
         snap = self.snapshot()
-        rows = np.flatnonzero(self._mask(snap, filters)) if filters else None
-        n = snap.n if rows is None else len(rows)
-        if n == 0 or limit <= 0:
+        if snap.n == 0 or limit <= 0:
             return []
-        iat = self._cosines(snap.vectors["clip_vec"], query.clip, rows, n)
-        tat = self._cosines(snap.vectors["capmeta_vec"], query.tat, rows, n)
-        score = query.weights.iat * iat + query.weights.tat * tat
+        vectors = snap.vectors_set
+        fq = vectors.prepare(query)
+        mask, rows = self._rows(snap, filters) if filters else (None, None)
+        m = snap.n if rows is None else len(rows)
+        if m == 0:
+            return []
+        scored = rows
+        if self.ann_min_docs and m >= self.ann_min_docs and fq.parts:
+            ann = self._ann(snap)
+            cand = ann.candidates(fq, max(self.ann_candidates, limit), self.ann_nprobe, mask)
+            if len(cand) >= min(limit, m):
+                scored = cand
+        score = vectors.scores(fq, scored)
+        n_scored = len(score)
         if soft:
-            score = score + self._soft_boost(snap, soft, rows, n)
-        k = min(limit, n)
-        top = np.argpartition(-score, k - 1)[:k] if k < n else np.arange(n)
-        ids = snap.ids if rows is None else snap.ids[rows]
-        order = top[np.lexsort((ids[top], -score[top]))]
-        picked = order if rows is None else rows[order]
+            score = score + self._soft_boost(snap, soft, scored, n_scored)
+        pos = top_k(score, limit, lambda p: snap.rank_of(p if scored is None else scored[p]))
+        picked = pos if scored is None else scored[pos]
+        iat = vectors.cosines(fq, "clip_vec", picked)
+        tat = vectors.cosines(fq, "capmeta_vec", picked)
         docs = snap.table.take(pa.array(picked)).to_pylist()
-        return [Hit(d["image_id"], float(score[i]), float(iat[i]), float(tat[i]), d) for d, i in zip(docs, order)]
+        return [Hit(d["image_id"], float(score[p]), float(iat[j]), float(tat[j]), d)
+                for j, (d, p) in enumerate(zip(docs, pos))]
 
     @staticmethod
     def _soft_boost(snap: _Snapshot, soft: Sequence[SoftConstraint], rows: np.ndarray | None, n: int) -> np.ndarray:
@@ -407,19 +1045,6 @@ class LanceStore:
                 hit = snap.folded_in(c.field, c.values)
                 matches[i] = hit if rows is None else hit[rows]
         return soft_boost(soft, fields, n, matches)
-
-    @staticmethod
-    def _cosines(matrix: np.ndarray, q: np.ndarray | None, rows: np.ndarray | None, n: int) -> np.ndarray:
-        if q is None or matrix.shape[1] == 0:
-            return np.zeros(n, dtype=np.float32)
-        q = np.asarray(q, dtype=np.float32).reshape(-1)
-        if q.shape[0] != matrix.shape[1]:
-            raise StoreError(f"query vector has {q.shape[0]} dims, the store holds {matrix.shape[1]}")
-        norm = float(np.linalg.norm(q))
-        if norm == 0:
-            return np.zeros(n, dtype=np.float32)
-        q = q / norm
-        return (matrix if rows is None else matrix[rows]) @ q
 
     def neighbours(self, around: datetime, before_s: int, after_s: int, collection: str | None = None,
                    limit: int = 500) -> list[Doc]:
@@ -436,7 +1061,7 @@ class LanceStore:
     def facets(self, fields: Sequence[str], filters: Sequence[Filter] = (), size: int = 20
                ) -> dict[str, list[tuple[str, int]]]:
         snap = self.snapshot()
-        mask = self._mask(snap, filters)
+        mask = self._rows(snap, filters)[0] if filters else np.ones(snap.n, dtype=bool)
         out: dict[str, list[tuple[str, int]]] = {}
         for name in fields:
             if name not in self.schema.facets:
@@ -483,3 +1108,54 @@ class LanceStore:
 
     def close(self) -> None:
         self._snap = None
+
+
+class _FileLock:
+    """``fcntl.flock`` exclusive lock on a file, as a context manager (one builder per cached version)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._fd: int | None = None
+
+    def __enter__(self) -> "_FileLock":
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+
+def _cache_version(name: str) -> int | None:
+    """Table version of a cached file name (``vectors-v12.npy``, ``ann-v12-clip_vec.faiss``), or None."""
+    for prefix in ("vectors-v", "ann-v"):
+        if name.startswith(prefix):
+            digits = ""
+            for ch in name[len(prefix):]:
+                if not ch.isdigit():
+                    break
+                digits += ch
+            return int(digits) if digits else None
+    return None
+
+
+def _vector_array(values: Sequence[Any], d: int, name: str) -> pa.FixedSizeListArray:
+    """Fixed-size list array of float32 vectors (None -> null) built from one (n, d) buffer, not Python floats.
+
+    Raises:
+        StoreError: a vector does not have ``d`` values.
+    """
+    flat = np.zeros((len(values), d), dtype=np.float32)
+    valid = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values):
+        if v is None:
+            continue
+        a = np.asarray(v, dtype=np.float32).reshape(-1)
+        if a.shape[0] != d:
+            raise StoreError(f"{name}: a vector of {a.shape[0]} values, the store holds {d}")
+        flat[i] = a
+        valid[i] = True
+    return pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), d, mask=pa.array(~valid))

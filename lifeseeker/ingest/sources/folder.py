@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 from pathlib import Path
 from typing import Iterator
 
@@ -19,7 +20,9 @@ def scan_folder(root: str | Path, collection: str | None = None,
     """Yield an ImageRecord per image below ``root`` in sorted path order (deterministic resume and sharding).
 
     Symbolic links to directories are not followed (no loops); hidden entries (``.name``) are skipped. A directory
-    that cannot be listed is appended to ``errors`` as ``(path, reason)`` and the walk goes on.
+    that cannot be listed, and a file that cannot be ingested (a FIFO or device named like an image, a symlink loop
+    or dangling link, a name that is not valid UTF-8), is appended to ``errors`` as ``(path, reason)`` and the walk
+    goes on.
 
     Raises:
         NotADirectoryError: ``root`` is not a directory.
@@ -40,4 +43,30 @@ def scan_folder(root: str | Path, collection: str | None = None,
                 continue
             abs_path = Path(dirpath) / fn
             rel = abs_path.relative_to(base).as_posix()
+            problem = _unusable(abs_path, rel)
+            if problem is not None:
+                if errors is not None:
+                    errors.append((printable_path(abs_path), problem))
+                continue
             yield ImageRecord(image_id=rel, collection=name, path=rel, abs_path=abs_path)
+
+
+def printable_path(path: Path) -> str:
+    """``path`` as text that can always be printed and stored: bytes that are not UTF-8 are shown as ``\\xNN``."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def _unusable(path: Path, rel: str) -> str | None:
+    """Why the file at ``path`` cannot be ingested, or None. Checked before any open: a FIFO or device named like an
+    image would block or never end, and a name that is not UTF-8 cannot be an image id."""
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return "file name is not valid UTF-8 (rename the file)"
+    try:
+        st = os.stat(path)  # follows symlinks: a loop or a dangling link fails here
+    except OSError as exc:
+        return f"cannot read: {exc.strerror}"
+    if not stat.S_ISREG(st.st_mode):
+        return "not a regular file (FIFO, socket or device)"
+    return None

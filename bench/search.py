@@ -1,0 +1,597 @@
+"""Search benchmark: a synthetic lifelog at several sizes, store and end-to-end latency next to the numpy floor.
+
+    python bench/search.py                      # N = 10k, 100k, 200k; writes BENCHMARKS.md
+    python bench/search.py --million            # adds N = 1M (the store is built once under --workdir, reused)
+    python bench/search.py --quick              # tiny N, few queries (the test suite runs this)
+
+The synthetic lifelog (``lifelog_table``): one image per ~30 s during waking hours (07:00-23:00), the recorded
+days spread evenly over 18 months (so 1M images fill ~520 days); images come in events (a few to ~80 minutes at
+one place and activity); each event has a place (home, work, a cafe, a gym, a shop and two trips abroad, GPS jittered
+~50 m) and an activity topic; vectors are unit vectors ``topic centre + 0.6 * event offset + 0.5 * noise`` in
+512-d (IaT, ``clip_vec``) and 384-d (TaT, ``capmeta_vec``), the two fields sharing topic and event (so they
+agree, as image and caption do); tags come from the topic, a rare tag ``passport`` marks ~0.5 % of images; OCR
+words on ~20 % of images (``coffee`` on ~5 %).
+
+Scenarios (filters of ``engine/filters.py``): ``none``; ``selective`` = tag ``passport`` (~0.5 %); ``broad`` =
+weekday Mon-Wed (~43 %); ``text`` = full-text ``coffee`` (~5 %) with the vectors.
+
+Measured, contenders interleaved query by query in one process, medians of the per-query times:
+
+* ``floor``: naive numpy over preloaded contiguous float32 matrices ``C`` (n, 512) and ``T`` (n, 384), the filter's
+  row list given in advance (its cost excluded): ``s = w1 * C[rows] @ q1 + w2 * T[rows] @ q2``, argpartition top-k,
+  sort. This is the memory-bandwidth floor of exact fused scoring;
+* ``store``: ``LanceStore.search`` (filter compiled every query: its mask cache is cleared), top-k with documents;
+* ``e2e``: ``GET /api/search`` through the Flask test client with query encoding by open_clip ViT-B-16 with random
+  weights (the default architecture, 512-d, same cost as real weights) and the real all-MiniLM-L6-v2 (384-d);
+* recall@100 of the store's top-100 against the floor's exact top-100 (1.0 on the exact path);
+* RSS of this process, on-disk bytes per document (table; vector and ANN cache), cold start (a fresh process opens
+  the store and answers one query, files in the page cache), and for the largest N the memory of gunicorn with
+  1 and 2 workers (``--preload``): summed RSS and PSS (PSS splits shared pages between the processes sharing them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from datetime import date, datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from lifeseeker.engine import filters as F  # noqa: E402
+from lifeseeker.engine.store.base import VectorQuery  # noqa: E402
+from lifeseeker.engine.timeparts import PARTS_OF_DAY, WEEKDAYS  # noqa: E402
+
+D_CLIP, D_TEXT = 512, 384
+WAKING = (7 * 3600, 23 * 3600)  # seconds of the day with images
+CADENCE_S = 30
+START = date(2019, 1, 1)
+SPAN_DAYS = 548  # 18 months
+N_TOPICS = 300
+# (semantic name, locality, city, region, country, lat, lon, share of events)
+PLACES = [
+    ("home", "Glasnevin", "Dublin", "Leinster", "Ireland", 53.3861, -6.2566, 0.40),
+    ("work", "Dublin City University", "Dublin", "Leinster", "Ireland", 53.3850, -6.2570, 0.30),
+    ("cafe", "Drumcondra", "Dublin", "Leinster", "Ireland", 53.3700, -6.2550, 0.08),
+    ("gym", "Phibsborough", "Dublin", "Leinster", "Ireland", 53.3600, -6.2700, 0.06),
+    ("shop", "Santry", "Dublin", "Leinster", "Ireland", 53.3950, -6.2400, 0.08),
+    ("hotel", "Ciutat Vella", "Barcelona", "Catalonia", "Spain", 41.3851, 2.1734, 0.05),
+    ("old town", "Arezzo", "Arezzo", "Tuscany", "Italy", 43.4670, 11.8800, 0.03),
+]
+TAGS = ["laptop", "screen", "keyboard", "cup", "coffee", "plate", "food", "car", "road", "tree", "sky", "building",
+        "person", "book", "phone", "door", "window", "chair", "table", "bag", "bottle", "dog", "bus", "shelf",
+        "sign", "television", "bed", "bicycle", "street", "light"]
+OCR_WORDS = ["exit", "menu", "sale", "open", "dublin", "bus", "gate", "heinz", "beans", "tesco", "luas", "platform"]
+SCENARIOS = {
+    "none": ([], {}),
+    "selective": ([F.Terms("tags", ("passport",))], {"tag": "passport"}),
+    "broad": ([F.Weekdays(frozenset({"Mon", "Tue", "Wed"}))], {"weekday": "Mon,Tue,Wed"}),
+    "text": ([F.TextMatch("coffee")], {"text": "coffee"}),
+}
+QUERY_TEXTS = ["a red car parked on the street", "eating breakfast in the kitchen", "laptop screen at the office",
+               "coffee cup on a table", "walking the dog in the park", "a bus stop in the rain",
+               "reading a book on the sofa", "shopping in a supermarket", "old town street in italy",
+               "hotel room in barcelona", "a sign with the word exit", "cooking dinner at home"]
+
+
+# --- the synthetic lifelog -----------------------------------------------------------------------------------------
+
+
+class Lifelog:
+    """The structure of a synthetic lifelog of ``n`` images (seeded): times, events, places, topics; vectors and
+    documents are produced in row chunks from it (``vectors``, ``table``), so 1M rows never need all Python objects
+    at once."""
+
+    def __init__(self, n: int, seed: int = 0):
+        self.n, self.seed = n, seed
+        rng = np.random.default_rng(seed)
+        per_day = (WAKING[1] - WAKING[0]) // CADENCE_S
+        days = int(np.ceil(n / per_day))
+        day_idx = np.floor(np.arange(days) * (SPAN_DAYS / days)).astype(np.int64)  # recorded days, spread out
+        i = np.arange(n)
+        day = day_idx[i // per_day]
+        sec = WAKING[0] + (i % per_day) * CADENCE_S + rng.integers(0, CADENCE_S // 2, n)
+        epoch_day = (np.datetime64(START, "D") - np.datetime64("1970-01-01", "D")).astype(np.int64)
+        self.seconds = (epoch_day + day) * 86400 + sec  # local wall clock, seconds since 1970
+        # events: runs of geometric length (mean 40 images = 20 minutes)
+        lengths = rng.geometric(1 / 40, size=n // 10 + 10)
+        starts = np.cumsum(lengths)
+        self.event = np.searchsorted(starts, i, side="right")
+        n_events = int(self.event.max()) + 1
+        share = np.array([p[-1] for p in PLACES])
+        self.event_place = rng.choice(len(PLACES), size=n_events, p=share / share.sum())
+        self.event_topic = (rng.zipf(1.3, size=n_events) - 1) % N_TOPICS
+        self.n_events = n_events
+        self.jitter = rng.normal(0, 0.0005, size=(n, 2))  # ~50 m
+        self.rare = rng.random(n) < 0.005
+        self.ocr_pick = rng.integers(-4 * len(OCR_WORDS), len(OCR_WORDS), size=(n, 2))  # < 0: no word
+        self.coffee = rng.random(n) < 0.05
+        topic_rng = np.random.default_rng(seed + 1)
+        self.topic_tags = topic_rng.integers(0, len(TAGS), size=(N_TOPICS, 3))
+        self.centres = {D_CLIP: _unit(topic_rng.standard_normal((N_TOPICS, D_CLIP), dtype=np.float32)),
+                        D_TEXT: _unit(topic_rng.standard_normal((N_TOPICS, D_TEXT), dtype=np.float32))}
+
+    def _offsets(self, d: int, events: np.ndarray) -> np.ndarray:
+        """Unit event offsets for the given event numbers (seeded by event, so chunks agree)."""
+        out = np.empty((len(events), d), dtype=np.float32)
+        for j, e in enumerate(events):
+            out[j] = np.random.default_rng((self.seed, d, int(e))).standard_normal(d, dtype=np.float32)
+        return _unit(out)
+
+    def vectors(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """(clip (m, 512), text (m, 384)) float32 unit vectors of rows ``start:stop``."""
+        ev = self.event[start:stop]
+        uniq, inv = np.unique(ev, return_inverse=True)
+        rng = np.random.default_rng((self.seed, 7, start))
+        out = []
+        for d in (D_CLIP, D_TEXT):
+            off = self._offsets(d, uniq)[inv]
+            noise = _unit(rng.standard_normal((stop - start, d), dtype=np.float32))
+            out.append(_unit(self.centres[d][self.event_topic[ev]] + 0.6 * off + 0.5 * noise))
+        return out[0], out[1]
+
+    def query(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Query vectors (clip (512,), text (384,)) near the ``k``-th sampled event (like a remembered moment)."""
+        rng = np.random.default_rng((self.seed, 99, k))
+        e = int(rng.integers(0, self.n_events))
+        topic = self.event_topic[e]
+        out = []
+        for d in (D_CLIP, D_TEXT):
+            v = self.centres[d][topic] + 0.6 * self._offsets(d, np.array([e]))[0] + 0.7 * _unit(
+                rng.standard_normal((1, d), dtype=np.float32))[0]
+            out.append(v / np.linalg.norm(v))
+        return out[0], out[1]
+
+    def table(self, start: int, stop: int) -> pa.Table:
+        """Rows ``start:stop`` as an Arrow table in the store's columns."""
+        m = stop - start
+        secs = self.seconds[start:stop]
+        ts = pa.array(secs.astype("datetime64[s]"), pa.timestamp("s"))
+        days = secs // 86400
+        hour = (secs % 86400) // 3600
+        minute_of_day = (secs % 86400) // 60
+        weekday = np.asarray(WEEKDAYS, dtype=object)[(days + 3) % 7]  # 1970-01-01 was a Thursday
+        part_names = np.empty(24, dtype=object)
+        for name, (a, b) in PARTS_OF_DAY.items():
+            for h in range(24):
+                if (a <= h < b) if a < b else (h >= a or h < b):
+                    part_names[h] = name
+        d64 = days.astype("datetime64[D]")
+        years = d64.astype("datetime64[Y]").astype(int) + 1970
+        months = d64.astype("datetime64[M]").astype(int) % 12 + 1
+        ev = self.event[start:stop]
+        place = self.event_place[ev]
+        P = list(zip(*PLACES))
+        lat = np.asarray(P[5])[place] + self.jitter[start:stop, 0]
+        lon = np.asarray(P[6])[place] + self.jitter[start:stop, 1]
+        topic = self.event_topic[ev]
+        tag_idx = self.topic_tags[topic]
+        tags = [[TAGS[t] for t in dict.fromkeys(row)] + (["passport"] if r else [])
+                for row, r in zip(tag_idx.tolist(), self.rare[start:stop].tolist())]
+        ocr = []
+        for (a, b), c in zip(self.ocr_pick[start:stop].tolist(), self.coffee[start:stop].tolist()):
+            words = [OCR_WORDS[w] for w in (a, b) if w >= 0] + (["coffee"] if c else [])
+            ocr.append(" ".join(words).upper() or None)
+        ids = [f"{t:%Y%m%d_%H%M%S}_{start + j:07d}" for j, t in
+               enumerate(secs.astype("datetime64[s]").astype(datetime))]
+        date_str = pc.strftime(ts, format="%Y-%m-%d")
+        cities = np.asarray(P[2], dtype=object)[place]
+        countries = np.asarray(P[4], dtype=object)[place]
+        places = [[P[1][p], P[2][p], P[3][p], P[4][p]] for p in place.tolist()]
+        captions = [f"a photo with {', '.join(t[:2])}" for t in tags]
+        capmeta = [f"{c} # Time: {d} # Location: {ci}, {co}" for c, d, ci, co in
+                   zip(captions, date_str.to_pylist(), cities.tolist(), countries.tolist())]
+        clip, text = self.vectors(start, stop)
+        models = pa.StructArray.from_arrays([pa.array(["ViT-B-16/random"] * m), pa.array(["all-MiniLM-L6-v2"] * m),
+                                             pa.nulls(m, pa.string()), pa.nulls(m, pa.string())],
+                                            names=["clip", "text", "ocr", "caption"])
+        return pa.table({
+            "image_id": ids, "collection": ["bench"] * m, "path": [f"{i}.jpg" for i in ids],
+            "local_time": ts, "date": date_str, "year": pa.array(years, pa.int16()),
+            "month": pa.array(months, pa.int8()), "weekday": weekday.tolist(), "hour": pa.array(hour, pa.int8()),
+            "minute_of_day": pa.array(minute_of_day, pa.int16()), "part_of_day": part_names[hour].tolist(),
+            "location": pa.StructArray.from_arrays([pa.array(lat), pa.array(lon)], names=["lat", "lon"]),
+            "locality": np.asarray(P[1], dtype=object)[place].tolist(), "city": cities.tolist(),
+            "region": np.asarray(P[3], dtype=object)[place].tolist(), "country": countries.tolist(),
+            "semantic_name": np.asarray(P[0], dtype=object)[place].tolist(), "places": places, "tags": tags,
+            "ocr_text": ocr, "caption": captions, "capmeta": capmeta,
+            "clip_vec": pa.FixedSizeListArray.from_arrays(pa.array(clip.reshape(-1)), D_CLIP),
+            "capmeta_vec": pa.FixedSizeListArray.from_arrays(pa.array(text.reshape(-1)), D_TEXT),
+            "models": models,
+        })
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=-1, keepdims=True)
+
+
+def build_store(path: Path, n: int, seed: int = 0, chunk: int = 50_000) -> tuple[float, "Lifelog"]:
+    """Create (or reuse, when it holds ``n`` rows) the store at ``path``; returns (seconds spent, Lifelog)."""
+    from lifeseeker.engine.store.lance import LanceStore
+
+    life = Lifelog(n, seed)
+    if path.exists():
+        store = LanceStore(f"lance://{path}")
+        if store._table is not None and store._table.count_rows() == n:
+            return 0.0, life
+        shutil.rmtree(path)
+    t0 = time.perf_counter()
+    store = LanceStore(f"lance://{path}")
+    store.ensure_schema({"clip_vec": D_CLIP, "capmeta_vec": D_TEXT})
+    for at in range(0, n, chunk):
+        store.append_arrow(life.table(at, min(n, at + chunk)))
+    if n > chunk:
+        store.optimize()
+    store.close()
+    return time.perf_counter() - t0, life
+
+
+# --- measuring -----------------------------------------------------------------------------------------------------
+
+
+def floor_search(C: np.ndarray, T: np.ndarray, q1: np.ndarray, q2: np.ndarray, w: F.Weights,
+                 rows: np.ndarray | None, k: int) -> np.ndarray:
+    """The naive numpy exact fused top-k (row numbers, best first) over the given rows."""
+    if rows is None:
+        s = w.iat * (C @ q1) + w.tat * (T @ q2)
+    else:
+        s = w.iat * (C[rows] @ q1) + w.tat * (T[rows] @ q2)
+    k = min(k, len(s))
+    top = np.argpartition(-s, k - 1)[:k]
+    top = top[np.argsort(-s[top], kind="stable")]
+    return top if rows is None else rows[top]
+
+
+def pct(values: list[float], q: float) -> float:
+    v = sorted(values)
+    return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
+
+
+def rss_mb(pid: int | str = "self") -> tuple[float, float]:
+    """(RSS, PSS) in MiB of a process from /proc (PSS: shared pages divided among their sharers)."""
+    rss = pss = 0.0
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Rss:"):
+                    rss = int(line.split()[1]) / 1024
+                elif line.startswith("Pss:"):
+                    pss = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return rss, pss
+
+
+def du(path: Path, exclude: str | None = None) -> int:
+    total = 0
+    for root, dirs, files in os.walk(path):
+        if exclude and exclude in dirs:
+            dirs.remove(exclude)
+        total += sum(os.path.getsize(os.path.join(root, f)) for f in files)
+    return total
+
+
+def bench_models():
+    """ViT-B-16 with random weights (the default architecture: 512-d, real cost) and the real MiniLM (384-d)."""
+    from lifeseeker.models import Models
+    from lifeseeker.models.clip import load_clip
+    from lifeseeker.models.text import load_text_encoder
+
+    clip = load_clip("ViT-B-16", "random", device="cpu")
+    text = load_text_encoder("all-MiniLM-L6-v2")
+    return Models(text=text, clip=clip, clip_dims=clip.dims)
+
+
+def cold_start(path: Path, env: dict[str, str]) -> float:
+    """Seconds for a fresh Python process to open the store and answer one unfiltered query (imports excluded)."""
+    code = ("import time, numpy as np\n"
+            "from lifeseeker.engine.store.base import open_store, VectorQuery\n"
+            "t0 = time.perf_counter()\n"
+            f"s = open_store('lance://{path}')\n"
+            "rng = np.random.default_rng(0)\n"
+            f"s.search(VectorQuery(rng.standard_normal({D_CLIP}), rng.standard_normal({D_TEXT})), limit=100)\n"
+            "print(time.perf_counter() - t0)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO,
+                         timeout=1800)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-2000:])
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def run_size(n: int, workdir: Path, n_queries: int, n_e2e: int, models, log) -> dict:
+    from lifeseeker.engine.store.lance import LanceStore
+    from lifeseeker.webui import create_app
+
+    path = workdir / f"store-{n}"
+    load_start = os.getloadavg()
+    build_s, life = build_store(path, n)
+    log(f"N={n}: store {'built in %.0fs' % build_s if build_s else 'reused'}")
+    store = LanceStore(f"lance://{path}")
+    t0 = time.perf_counter()
+    store.prepare()  # snapshot (+ vector cache) and, past the ANN threshold, the ANN index
+    prepare_s = time.perf_counter() - t0
+    snap = store.snapshot()
+    ann_used = bool(store.ann_min_docs) and n >= store.ann_min_docs
+    log(f"N={n}: snapshot + indexes ready in {prepare_s:.1f}s (ANN {'on' if ann_used else 'off'})")
+    C = np.ascontiguousarray(snap.vectors_set.field("clip_vec"))
+    T = np.ascontiguousarray(snap.vectors_set.field("capmeta_vec"))
+    w = F.Weights()
+    queries = [life.query(k) for k in range(n_queries)]
+    out: dict = {"n": n, "build_s": build_s, "prepare_s": prepare_s, "ann": ann_used, "scenarios": {}}
+    for name, (clauses, _) in SCENARIOS.items():
+        rows = np.flatnonzero(store._mask(snap, clauses)) if clauses else None
+        floor_t, store_t, recalls = [], [], []
+        for q1, q2 in [queries[0]] + queries:  # the first query warms up and is dropped
+            snap.masks.clear()
+            a = time.perf_counter()
+            want = floor_search(C, T, q1, q2, w, rows, 100)
+            b = time.perf_counter()
+            hits = store.search(VectorQuery(q1, q2, w), clauses, limit=100)
+            c = time.perf_counter()
+            floor_t.append(b - a)
+            store_t.append(c - b)
+            got = {h.image_id for h in hits}
+            recalls.append(len(got & set(snap.ids[want].tolist())) / max(1, len(want)))
+        floor_t, store_t, recalls = floor_t[1:], store_t[1:], recalls[1:]
+        ratios = [s / f for s, f in zip(store_t, floor_t)]
+        out["scenarios"][name] = {
+            "passing": n if rows is None else int(len(rows)),
+            "floor_p50_ms": 1000 * statistics.median(floor_t), "store_p50_ms": 1000 * statistics.median(store_t),
+            "store_p95_ms": 1000 * pct(store_t, 0.95), "ratio_p50": statistics.median(ratios),
+            "recall100": statistics.mean(recalls), "recall100_min": min(recalls)}
+        log(f"N={n} {name}: floor {out['scenarios'][name]['floor_p50_ms']:.1f} ms, store "
+            f"{out['scenarios'][name]['store_p50_ms']:.1f} ms, ratio {out['scenarios'][name]['ratio_p50']:.2f}, "
+            f"recall {out['scenarios'][name]['recall100']:.3f}")
+    del C, T
+    gc.collect()
+    out["rss_mb"], out["pss_mb"] = rss_mb()
+    # end to end, through the JSON API
+    from lifeseeker.config import Settings
+
+    app = create_app(Settings(store=f"lance://{path}"), store=store, models=models)
+    client = app.test_client()
+    out["e2e"] = {}
+    for name, (_, params) in SCENARIOS.items():
+        times = []
+        for k in range(n_e2e + 1):
+            qs = {"q": QUERY_TEXTS[k % len(QUERY_TEXTS)], "limit": "100", **params}
+            snap.masks.clear()
+            a = time.perf_counter()
+            resp = client.get("/api/search", query_string=qs)
+            times.append(time.perf_counter() - a)
+            if resp.status_code != 200:
+                raise RuntimeError(f"/api/search {qs}: {resp.status_code} {resp.get_data(as_text=True)[:300]}")
+        times = times[1:]
+        out["e2e"][name] = {"p50_ms": 1000 * statistics.median(times), "p95_ms": 1000 * pct(times, 0.95)}
+        log(f"N={n} e2e {name}: p50 {out['e2e'][name]['p50_ms']:.0f} ms")
+    table_bytes = du(path, exclude=".cache")
+    cache_bytes = du(path / ".cache") if (path / ".cache").exists() else 0
+    out["disk_table_b_per_doc"] = table_bytes / n
+    out["disk_cache_b_per_doc"] = cache_bytes / n
+    store.close()
+    env = dict(os.environ)
+    env.setdefault("PYTHONPATH", str(REPO))
+    colds = [cold_start(path, env) for _ in range(3 if n_queries > 3 else 1)]
+    out["cold_start_s"] = statistics.median(colds)
+    out["load"] = [load_start[0], os.getloadavg()[0]]
+    out["when"] = f"{datetime.now():%Y-%m-%d %H:%M}"
+    log(f"N={n}: cold start {out['cold_start_s']:.2f}s, disk {out['disk_table_b_per_doc']:.0f} + "
+        f"{out['disk_cache_b_per_doc']:.0f} B/doc, RSS {out['rss_mb']:.0f} MiB")
+    return out
+
+
+def gunicorn_memory(path: Path, workers: int, log) -> dict:
+    """Summed RSS and PSS (MiB) of a gunicorn master + ``workers`` serving ``path`` with ``--preload`` after each
+    worker answered searches (concurrent requests so that every worker serves)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, LIFESEEKER_STORE=f"lance://{path}", LIFESEEKER_CLIP_MODEL="ViT-B-16",
+               LIFESEEKER_CLIP_PRETRAINED="random", PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1",
+               TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1")  # torch's OpenMP pool hangs in forked workers
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "--preload", "-t", "600", "-b",
+                             f"127.0.0.1:{port}", "lifeseeker.webui:create_app()"], env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}/api/search?q=coffee+cup&limit=100"
+        deadline = time.time() + 600
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=600).read()
+                break
+            except OSError:
+                if proc.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("gunicorn did not start: " + proc.stderr.read().decode()[-2000:])
+                time.sleep(1)
+
+        def hammer():
+            for k in range(6):
+                urllib.request.urlopen(url + f"&weekday=Mon,Tue&x={k}", timeout=600).read()
+
+        threads = [threading.Thread(target=hammer) for _ in range(2 * workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        pids = [proc.pid] + [int(p) for p in
+                             subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
+                                            text=True).stdout.split()]
+        rows = [rss_mb(p) for p in pids]
+        return {"workers": workers, "processes": len(pids), "rss_mb": sum(r for r, _ in rows),
+                "pss_mb": sum(p for _, p in rows)}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+# --- report --------------------------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    model = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+        mem = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    except (OSError, StopIteration):
+        mem = 0
+    return {"cores": os.cpu_count(), "ram_gib": mem / 2**20, "cpu": model, "python": platform.python_version(),
+            "numpy": np.__version__, "load": os.getloadavg()}
+
+
+def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, end_load, args) -> None:
+    import faiss
+
+    L = []
+    L.append("# Benchmarks\n")
+    L.append(f"Written by `python bench/search.py {' '.join(sys.argv[1:])}` on {datetime.now():%Y-%m-%d %H:%M}.\n")
+    L.append(f"**Machine:** {start['cores']} cores ({start['cpu']}), {start['ram_gib']:.1f} GiB RAM, shared with "
+             f"other developers' test runs; load average (1/5/15 min) at start "
+             f"{'/'.join(f'{x:.2f}' for x in start['load'])}, at end {'/'.join(f'{x:.2f}' for x in end_load)}. "
+             f"Python {start['python']}, numpy {start['numpy']}, faiss {faiss.__version__}. Timings on this machine "
+             f"are noisy: compare within a row (the contenders ran interleaved, query by query, in one process), "
+             f"not across runs.\n")
+    L.append("Corpus, scenarios and what each column measures: see the docstring of `bench/search.py`. "
+             "`floor` = naive numpy exact fused scoring over preloaded float32 matrices with the filter's rows "
+             "given (the memory-bandwidth floor); `store` = `LanceStore.search(limit=100)` including filter "
+             "compilation and fetching the 100 documents; `ratio` = median over queries of store/floor; recall@100 "
+             "= overlap of the store's top-100 with the exact top-100 (mean over queries; min in brackets). "
+             f"{args.queries} queries per scenario for the store, {args.e2e} for the end-to-end API "
+             "(ViT-B-16 random weights + real all-MiniLM-L6-v2 encode each query).\n")
+    L.append("## Store search vs the numpy floor\n")
+    L.append("| N | path | scenario | passing docs | floor p50 ms | store p50 ms | store p95 ms | store/floor | "
+             "recall@100 |")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        for name, s in r["scenarios"].items():
+            route = "ANN+rescore" if r["ann"] and s["passing"] >= r.get("ann_min", 0) else "exact"
+            L.append(f"| {r['n']:,} | {route} | {name} | {s['passing']:,} | {s['floor_p50_ms']:.1f} | "
+                     f"{s['store_p50_ms']:.1f} | {s['store_p95_ms']:.1f} | {s['ratio_p50']:.2f} | "
+                     f"{s['recall100']:.3f} ({s['recall100_min']:.2f}) |")
+    L.append("\nReading the ratios: the floor is given the filter's rows for free, while the store compiles the "
+             "filter every query and fetches the 100 hit documents, so on small passing sets (`selective`, `text`) "
+             "fixed costs dominate the ratio; `text` pays a full-text scan of three text columns. Where many rows "
+             "pass (`none`, `broad`) the store reads each row once from one fused `[clip | capmeta]` matrix and, "
+             "from 30 % passing, scores every row and picks (no gather copy), which is why it can beat the naive "
+             "floor. On this shared 2-core machine OpenBLAS's two-thread GEMV stalls on small inputs when the cores "
+             "are busy (a 1024 x 896 block: 0.1 ms on one thread, ~40 ms on two), so the store computes products "
+             "under ~18k rows with single-threaded `einsum`; the floor keeps numpy's defaults. ANN rows: candidates "
+             "from faiss IVF (2*sqrt(n) lists, 8-bit codes, an eighth of the lists probed, x 1/selectivity under a "
+             "filter) per field, union rescored exactly.\n")
+    L.append("\n## End to end: `GET /api/search?limit=100` (Flask test client, query encoding included)\n")
+    L.append("| N | " + " | ".join(f"{k} p50 / p95 ms" for k in SCENARIOS) + " |")
+    L.append("|---|" + "---:|" * len(SCENARIOS))
+    for r in results:
+        L.append(f"| {r['n']:,} | " + " | ".join(f"{r['e2e'][k]['p50_ms']:.0f} / {r['e2e'][k]['p95_ms']:.0f}"
+                                                   for k in SCENARIOS) + " |")
+    L.append("\n## Memory, disk, start-up\n")
+    L.append("| N | measured at | 1-min load start / end | bench process RSS MiB (PSS) | table B/doc | "
+             "vector + ANN cache B/doc | snapshot + index load s | cold start s | store build s |")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        built = f"{r['build_s']:.0f}" if r["build_s"] else "reused"
+        load = "/".join(f"{x:.1f}" for x in r.get("load", []))
+        L.append(f"| {r['n']:,} | {r.get('when', '')} | {load} | {r['rss_mb']:.0f} ({r['pss_mb']:.0f}) | "
+                 f"{r['disk_table_b_per_doc']:.0f} | {r['disk_cache_b_per_doc']:.0f} | {r['prepare_s']:.1f} | "
+                 f"{r['cold_start_s']:.2f} | {built} |")
+    L.append("\nThe bench process RSS includes the floor's own copy of the vectors (freed before measuring) and the "
+             "two models. Cold start = a new process opens the store and answers one query, with the store's files "
+             "in the page cache (the cache of another machine would start colder).\n")
+    if gun:
+        L.append(f"### gunicorn `--preload`, N = {gun[0]['n']:,}\n")
+        L.append("| workers | processes | summed RSS MiB | summed PSS MiB |")
+        L.append("|---:|---:|---:|---:|")
+        for g in gun:
+            L.append(f"| {g['workers']} | {g['processes']} | {g['rss_mb']:.0f} | {g['pss_mb']:.0f} |")
+        L.append("\nRSS counts a shared page once per process that maps it; PSS divides it among them, so summed "
+                 "PSS is the real memory cost. The vector matrix and ANN indexes are memory-mapped files under "
+                 "`<store>/.cache/`: every worker maps the same pages.\n")
+    L.append("```json\n" + json.dumps({"results": results, "gunicorn": gun}, indent=1, default=float) + "\n```\n")
+    path.write_text("\n".join(L), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,100000,200000", help="comma-separated N")
+    ap.add_argument("--million", action="store_true", help="add N = 1,000,000")
+    ap.add_argument("--quick", action="store_true", help="tiny N and few queries (a smoke run for the tests)")
+    ap.add_argument("--queries", type=int, default=30)
+    ap.add_argument("--e2e", type=int, default=5)
+    ap.add_argument("--workdir", type=Path, default=REPO / "var" / "bench", help="stores are built here and reused")
+    ap.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    ap.add_argument("--no-gunicorn", action="store_true", help="skip the gunicorn worker memory measurement")
+    ap.add_argument("--gunicorn-only", type=int, metavar="N",
+                    help="only measure gunicorn worker memory on the store of size N (merged into --out)")
+    ap.add_argument("--merge", action="store_true",
+                    help="keep the other sizes' rows (and the gunicorn rows, unless measured now) of --out")
+    args = ap.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    if args.million:
+        sizes.append(1_000_000)
+    if args.quick:  # one tiny store (or the smallest --sizes given), a few queries, no gunicorn
+        sizes = [min(sizes)] if args.sizes != ap.get_default("sizes") else [600]
+        args.queries, args.e2e, args.no_gunicorn = 3, 2, True
+    start = machine()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        print(f"[{datetime.now():%H:%M:%S}] {msg}", flush=True)
+
+    log(f"machine: {start}")
+    models = None if args.gunicorn_only else bench_models()
+    results, kept_gun = [], []
+    if args.merge and args.out.exists():
+        old = json.loads(args.out.read_text().split("```json\n", 1)[1].split("\n```", 1)[0])
+        results = [r for r in old["results"] if r["n"] not in sizes]
+        kept_gun = old.get("gunicorn", [])
+        start["previous_load"] = old.get("load", [])
+    from lifeseeker.engine.store.lance import LanceStore
+
+    if args.gunicorn_only:
+        sizes, args.merge = [args.gunicorn_only], True
+        old = json.loads(args.out.read_text().split("```json\n", 1)[1].split("\n```", 1)[0])
+        results = old["results"]
+    for n in ([] if args.gunicorn_only else sizes):
+        r = run_size(n, args.workdir, args.queries, args.e2e, models, log)
+        r["ann_min"] = LanceStore(f"lance://{args.workdir / f'store-{n}'}").ann_min_docs
+        results.append(r)
+        results.sort(key=lambda r: r["n"])
+        write_report(args.out, results, kept_gun, start, os.getloadavg(), args)  # partial results survive
+    gun = [] if not args.no_gunicorn else kept_gun
+    if not args.no_gunicorn:
+        n = max(sizes)
+        for workers in (1, 2):
+            g = gunicorn_memory(args.workdir / f"store-{n}", workers, log)
+            g["n"] = n
+            gun.append(g)
+            log(f"gunicorn {workers} worker(s): RSS {g['rss_mb']:.0f} MiB, PSS {g['pss_mb']:.0f} MiB")
+    write_report(args.out, results, gun, start, os.getloadavg(), args)
+    log(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
