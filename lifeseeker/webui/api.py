@@ -20,6 +20,7 @@ from ..engine.context import DEFAULT_CONTEXT_MINUTES, temporal_context
 from ..engine.events import Event
 from ..engine.feedback import Rocchio, parse_ids
 from ..engine.filters import Weights, filters_from_params
+from ..engine.query.chips import CHIP_FIELDS
 from ..engine.search import MAX_QUERY_PIXELS, SearchRequest, SearchResponse
 from ..engine.sequence import EventPair, parse_sequence, parse_within
 from ..engine.store.base import Hit
@@ -112,6 +113,13 @@ def search_request(args: Mapping[str, Any], default_weights: Weights, *, image=N
     if within is not None:
         extra["within_minutes"] = within
     like = (args.get("like") or "").strip() or None
+    ignore = tuple(k for v in (args.getlist("ignore") if hasattr(args, "getlist") else [args.get("ignore") or ""])
+                   for k in str(v).split(",") if k.strip())
+    bad = [k for k in ignore if k not in CHIP_FIELDS]
+    if bad:
+        raise FilterError(f"ignore: unknown constraint {bad[0]!r}; use one of {', '.join(CHIP_FIELDS)}")
+    extra["ignore"] = ignore
+    extra["understand"] = str(args.get("parse", "1")).lower() not in FLAGS_OFF
     return SearchRequest(text=text, filters=filters_from_params(params), weights=weights, limit=limit,
                          relevant=_ids(args, "relevant"), irrelevant=_ids(args, "irrelevant"), like=like,
                          image=image, then=then, events=str(args.get("events", "1")).lower() not in FLAGS_OFF,
@@ -226,14 +234,18 @@ def response_json(req: SearchRequest, resp: SearchResponse) -> dict[str, Any]:
                 then_hits=[dict(rank=i, **hit_json(h, r)) for i, h in enumerate(resp.then_hits[:req.limit], 1)],
                 timeline=timeline(resp.hits),
                 suggestions=[{"label": s.label, "kind": s.kind, "params": dict(s.params)}
-                             for s in resp.suggestions])
+                             for s in resp.suggestions],
+                parsed=resp.parsed.to_dict() if resp.parsed is not None else None,
+                chips=[{"key": c.key, "label": c.label, "hard": c.hard} for c in resp.chips])
 
 
 @bp.get("/search")
 def search():
     """Ranked results: ``{"hits": [...], "events": [...], "pairs": [...], "then_hits": [...] (the B side of a
-    sequence), "timeline": [...], "suggestions",
-    "total_filtered", "text_only", "notices", "took_ms", "reranked_by", "feedback"}``; 400 on bad input."""
+    sequence), "timeline": [...], "suggestions", "parsed" (query understanding: visual remainder, constraints,
+    is_question, answer_type), "chips" (parsed constraints: ``ignore=<key>`` removes one, its ``hard`` params make it
+    a filter), "total_filtered", "text_only", "notices", "took_ms", "reranked_by", "feedback"}``; 400 on bad input.
+    ``parse=0`` sends the text to both encoders as typed."""
     from . import services
 
     svc = services()

@@ -99,7 +99,21 @@ def index():
         tiles_attribution=getattr(svc.settings, "tiles_attribution", "") or "",
         suggestion_url=lambda params: "?" + urlencode({k: v for k, v in params.items() if v}),
         like_url=lambda image_id: "?" + urlencode({**base, "like": image_id}),
+        chip_urls=_chip_urls,
     ), (400 if error else 200)
+
+
+def _chip_urls(chip) -> dict[str, str | None]:
+    """Links of one parsed-constraint chip: ``remove`` (re-run with ``ignore=<key>``: its soft boost goes) and
+    ``hard`` (re-run with the chip's filter parameters, the boost replaced by the hard filter; None when no hard
+    filter expresses it)."""
+    args = [(k, v) for k, v in request.args.items(multi=True)]
+    remove = "?" + urlencode(args + [("ignore", chip.key)])
+    hard = None
+    if chip.hard:
+        kept = [(k, v) for k, v in args if k not in chip.hard]
+        hard = "?" + urlencode(kept + list(chip.hard.items()) + [("ignore", chip.key)])
+    return {"remove": remove, "hard": hard}
 
 
 @bp.get("/image/<path:image_id>")
