@@ -10,10 +10,11 @@ one place and activity); each event has a place (home, work, a cafe, a gym, a sh
 ~50 m) and an activity topic; vectors are unit vectors ``topic centre + 0.6 * event offset + 0.5 * noise`` in
 512-d (IaT, ``clip_vec``) and 384-d (TaT, ``capmeta_vec``), the two fields sharing topic and event (so they
 agree, as image and caption do); tags come from the topic, a rare tag ``passport`` marks ~0.5 % of images; OCR
-words on ~20 % of images (``coffee`` on ~5 %).
+words on ~20 % of images (``coffee`` on ~5 %; captions name two of the topic's tags, ``coffee`` among them for some
+topics, so ~9 % of images match the ``text`` scenario: the report gives the passing count).
 
 Scenarios (filters of ``engine/filters.py``): ``none``; ``selective`` = tag ``passport`` (~0.5 %); ``broad`` =
-weekday Mon-Wed (~43 %); ``text`` = full-text ``coffee`` (~5 %) with the vectors.
+weekday Mon-Wed (~43 %); ``text`` = full-text ``coffee`` (~9 %) with the vectors.
 
 Measured, contenders interleaved query by query in one process, medians of the per-query times:
 
@@ -26,7 +27,8 @@ Measured, contenders interleaved query by query in one process, medians of the p
 * recall@100 of the store's top-100 against the floor's exact top-100 (1.0 on the exact path);
 * RSS of this process, on-disk bytes per document (table; vector and ANN cache), cold start (a fresh process opens
   the store and answers one query, files in the page cache), and for the largest N the memory of gunicorn with
-  1 and 2 workers (``--preload``): summed RSS and PSS (PSS splits shared pages between the processes sharing them).
+  1 and 2 workers (no ``--preload``: LanceDB handles do not survive fork): summed RSS and PSS (PSS splits shared
+  pages between the processes sharing them).
 """
 
 from __future__ import annotations
@@ -230,7 +232,7 @@ def build_store(path: Path, n: int, seed: int = 0, chunk: int = 50_000) -> tuple
     life = Lifelog(n, seed)
     if path.exists():
         store = LanceStore(f"lance://{path}")
-        if store._table is not None and store._table.count_rows() == n:
+        if store.row_count() == n:
             return 0.0, life
         shutil.rmtree(path)
     t0 = time.perf_counter()
@@ -398,16 +400,20 @@ def run_size(n: int, workdir: Path, n_queries: int, n_e2e: int, models, log) -> 
     return out
 
 
-def gunicorn_memory(path: Path, workers: int, log) -> dict:
-    """Summed RSS and PSS (MiB) of a gunicorn master + ``workers`` serving ``path`` with ``--preload`` after each
-    worker answered searches (concurrent requests so that every worker serves)."""
+def gunicorn_memory(path: Path, workers: int, log, preload: bool = False) -> dict:
+    """Summed RSS and PSS (MiB) of a gunicorn master + ``workers`` serving ``path`` after each worker answered
+    searches (concurrent requests so that every worker serves)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, LIFESEEKER_STORE=f"lance://{path}", LIFESEEKER_CLIP_MODEL="ViT-B-16",
                LIFESEEKER_CLIP_PRETRAINED="random", PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1")  # torch's OpenMP pool hangs in forked workers
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "--preload", "-t", "600", "-b",
+    # --preload shares the models (and anything else the master loaded) copy-on-write; the store connects to
+    # LanceDB lazily, in each worker. Either way the vectors and ANN indexes are shared through the page cache of
+    # the memory-mapped files under <store>/.cache/.
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), *(["--preload"] if preload else []),
+                             "-t", "600", "-b",
                              f"127.0.0.1:{port}", "lifeseeker.webui:create_app()"], env=env, cwd=REPO,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
@@ -435,7 +441,7 @@ def gunicorn_memory(path: Path, workers: int, log) -> dict:
                              subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True,
                                             text=True).stdout.split()]
         rows = [rss_mb(p) for p in pids]
-        return {"workers": workers, "processes": len(pids), "rss_mb": sum(r for r, _ in rows),
+        return {"workers": workers, "preload": preload, "processes": len(pids), "rss_mb": sum(r for r, _ in rows),
                 "pss_mb": sum(p for _, p in rows)}
     finally:
         proc.terminate()
@@ -443,6 +449,35 @@ def gunicorn_memory(path: Path, workers: int, log) -> dict:
             proc.wait(30)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def ann_sweep(path: Path, n: int, log, n_queries: int = 20) -> None:
+    """Print recall@100 (vs exact) and latency of ANN candidates + exact rescoring for a grid of (candidates per
+    field, lists probed) on the store of size ``n`` (the table in BENCHMARKS.md, "ANN parameters at 1M")."""
+    from lifeseeker.engine.store.lance import LanceStore
+
+    store = LanceStore(f"lance://{path}", ann_min_docs=1)
+    snap = store.snapshot()
+    ann, vs = store._ann(snap), snap.vectors_set
+    life = Lifelog(n)
+    exact = []
+    for k in range(1, n_queries + 1):
+        fq = vs.prepare(VectorQuery(*life.query(k), F.Weights()))
+        sc = vs.scores(fq)
+        exact.append((fq, set(np.argpartition(-sc, 100)[:100].tolist())))
+    nlist = next(iter(ann.indexes.values())).nlist
+    for cands, probe in [(1000, nlist // 32), (1000, nlist // 16), (1000, nlist // 8), (2000, nlist // 16),
+                         (2000, nlist // 8)]:
+        rec, times = [], []
+        for fq, want in exact:
+            a = time.perf_counter()
+            cand = ann.candidates(fq, cands, probe)
+            sc = vs.scores(fq, cand)
+            got = cand[np.argsort(-sc)[:100]]
+            times.append(time.perf_counter() - a)
+            rec.append(len(set(got.tolist()) & want) / 100)
+        log(f"candidates {cands}, lists probed {probe}/{nlist}: recall@100 {np.mean(rec):.3f} "
+            f"(min {min(rec):.2f}), p50 {1000 * statistics.median(times):.1f} ms")
 
 
 # --- report --------------------------------------------------------------------------------------------------------
@@ -521,14 +556,19 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
              "two models. Cold start = a new process opens the store and answers one query, with the store's files "
              "in the page cache (the cache of another machine would start colder).\n")
     if gun:
-        L.append(f"### gunicorn `--preload`, N = {gun[0]['n']:,}\n")
-        L.append("| workers | processes | summed RSS MiB | summed PSS MiB |")
-        L.append("|---:|---:|---:|---:|")
-        for g in gun:
-            L.append(f"| {g['workers']} | {g['processes']} | {g['rss_mb']:.0f} | {g['pss_mb']:.0f} |")
+        L.append(f"### gunicorn workers, N = {gun[0]['n']:,}\n")
+        L.append("| --preload | workers | processes | summed RSS MiB | summed PSS MiB |")
+        L.append("|---|---:|---:|---:|---:|")
+        for g in sorted(gun, key=lambda g: (g.get("preload", False), g["workers"])):
+            L.append(f"| {'yes' if g.get('preload') else 'no'} | {g['workers']} | {g['processes']} | "
+                     f"{g['rss_mb']:.0f} | {g['pss_mb']:.0f} |")
         L.append("\nRSS counts a shared page once per process that maps it; PSS divides it among them, so summed "
                  "PSS is the real memory cost. The vector matrix and ANN indexes are memory-mapped files under "
-                 "`<store>/.cache/`: every worker maps the same pages.\n")
+                 "`<store>/.cache/`: every worker maps the same pages. Without `--preload` each worker loads its "
+                 "own models and scalar columns; with it the models are shared copy-on-write. Workers forked from "
+                 "a master that had opened the LanceDB table crashed (segfault in LanceDB's tokio runtime) or hung "
+                 "in `lancedb.connect`, so the store now connects lazily, in the worker; torch's OpenMP pool hung "
+                 "in `encode_text` in forked workers unless `OMP_NUM_THREADS=1` (set here for all runs).\n")
     L.append("```json\n" + json.dumps({"results": results, "gunicorn": gun}, indent=1, default=float) + "\n```\n")
     path.write_text("\n".join(L), encoding="utf-8")
 
@@ -545,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-gunicorn", action="store_true", help="skip the gunicorn worker memory measurement")
     ap.add_argument("--gunicorn-only", type=int, metavar="N",
                     help="only measure gunicorn worker memory on the store of size N (merged into --out)")
+    ap.add_argument("--preload", action="store_true", help="run gunicorn with --preload")
+    ap.add_argument("--ann-sweep", type=int, metavar="N", help="only print the ANN parameter sweep on store N")
     ap.add_argument("--merge", action="store_true",
                     help="keep the other sizes' rows (and the gunicorn rows, unless measured now) of --out")
     args = ap.parse_args(argv)
@@ -561,18 +603,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{datetime.now():%H:%M:%S}] {msg}", flush=True)
 
     log(f"machine: {start}")
+    if args.ann_sweep:
+        ann_sweep(args.workdir / f"store-{args.ann_sweep}", args.ann_sweep, log)
+        return 0
     models = None if args.gunicorn_only else bench_models()
     results, kept_gun = [], []
+    if args.gunicorn_only:
+        sizes, args.merge = [args.gunicorn_only], True
     if args.merge and args.out.exists():
         old = json.loads(args.out.read_text().split("```json\n", 1)[1].split("\n```", 1)[0])
         results = [r for r in old["results"] if r["n"] not in sizes]
         kept_gun = old.get("gunicorn", [])
-        start["previous_load"] = old.get("load", [])
     from lifeseeker.engine.store.lance import LanceStore
 
     if args.gunicorn_only:
-        sizes, args.merge = [args.gunicorn_only], True
-        old = json.loads(args.out.read_text().split("```json\n", 1)[1].split("\n```", 1)[0])
         results = old["results"]
     for n in ([] if args.gunicorn_only else sizes):
         r = run_size(n, args.workdir, args.queries, args.e2e, models, log)
@@ -580,11 +624,11 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         results.sort(key=lambda r: r["n"])
         write_report(args.out, results, kept_gun, start, os.getloadavg(), args)  # partial results survive
-    gun = [] if not args.no_gunicorn else kept_gun
+    gun = [g for g in kept_gun if g.get("preload", False) != args.preload] if not args.no_gunicorn else kept_gun
     if not args.no_gunicorn:
         n = max(sizes)
         for workers in (1, 2):
-            g = gunicorn_memory(args.workdir / f"store-{n}", workers, log)
+            g = gunicorn_memory(args.workdir / f"store-{n}", workers, log, preload=args.preload)
             g["n"] = n
             gun.append(g)
             log(f"gunicorn {workers} worker(s): RSS {g['rss_mb']:.0f} MiB, PSS {g['pss_mb']:.0f} MiB")

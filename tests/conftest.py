@@ -17,6 +17,7 @@ SAMPLES = REPO / "samples" / "photos"
 SHARED = REPO.parent / "shared" / "data"
 
 BACKENDS = ["lance", "elastic"]
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(params=BACKENDS)
@@ -96,3 +97,13 @@ def sample_store(tmp_path_factory, tiny_models, gazetteer):
     store.set_collection("photos", str(SAMPLES))
     report = Ingestor(store, tiny_models, gazetteer, batch_size=16, progress=False).run(records)
     return store, report
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch the system Chromium, quiet and offline-friendly."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"browser tests need {CHROMIUM} (apt-get install -y chromium; .ci/run installs it)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
+            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                     "--disable-sync", "--no-first-run"]}

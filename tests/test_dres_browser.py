@@ -46,18 +46,14 @@ def site(dres, tmp_path):  # noqa: F811 - the imported fixture
 
 
 @pytest.fixture
-def page(site):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "dres" in m.text else None)
-        yield page
-        browser.close()
-        assert not errors, errors
+def page(site, browser):
+    """A page of pytest-playwright's session browser (the system Chromium: tests/conftest.py)."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "dres" in m.text else None)
+    yield page
+    page.close()
+    assert not errors, errors
 
 
 def test_submit_buttons_verdicts_and_result_log(site, page):

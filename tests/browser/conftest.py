@@ -17,16 +17,6 @@ def pytest_configure(config):
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):
-    """Launch the system Chromium, quiet and offline-friendly."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"browser tests need {CHROMIUM} (apt-get install -y chromium; .ci/run installs it)")
-    return {**browser_type_launch_args, "executable_path": CHROMIUM, "headless": True,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                     "--disable-sync", "--no-first-run"]}
-
-
-@pytest.fixture(scope="session")
 def live_server(sample_store, tiny_models, tmp_path_factory):
     """``http://127.0.0.1:<port>`` serving the app over the sample store (rerank off: no ITM weights here)."""
     from werkzeug.serving import make_server

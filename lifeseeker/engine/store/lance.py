@@ -651,8 +651,6 @@ class LanceStore:
 
     def __init__(self, url: str, *, ann_min_docs: int | None = None, ann_candidates: int | None = None,
                  ann_nprobe: int | None = None):
-        import lancedb
-
         from ...config import Settings
 
         env = Settings.from_env({k: v for k, v in os.environ.items() if k.startswith("LIFESEEKER_ANN_")})
@@ -664,11 +662,11 @@ class LanceStore:
         self.schema = load_schema()
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._db = lancedb.connect(str(self.path))
         except OSError as exc:
             raise StoreError(f"cannot open store at {self.path}: {exc}") from exc
-        self._pid = os.getpid()
-        self._table = self._open_table()
+        self._pid: int | None = None  # LanceDB is connected on first use, in the process that uses it
+        self._db = None
+        self._table = None
         self._snap: _Snapshot | None = None
         self._checked = 0.0
         self._signal: int | None = None
@@ -676,14 +674,24 @@ class LanceStore:
         self._lock = threading.RLock()
 
     def _after_fork(self) -> None:
-        """Reconnect when this object was created in another process (a gunicorn ``--preload`` master): LanceDB
-        handles made before a fork are not safe in the child (a worker using them crashed in LanceDB's runtime
-        in bench/search.py's gunicorn run). The loaded snapshot (numpy/Arrow memory, mapped files) stays shared."""
+        """Connect to LanceDB in this process on first use (and again in a forked child).
+
+        LanceDB handles made before a fork are not safe in the child: workers of a gunicorn ``--preload`` master
+        that had opened the table crashed in LanceDB's runtime or hung in ``lancedb.connect``
+        (bench/search.py's gunicorn run). Connecting lazily keeps a preloading master off LanceDB, so its workers
+        start clean; a snapshot already loaded before a fork (numpy/Arrow memory, mapped files) stays shared.
+
+        Raises:
+            StoreError: the directory cannot be opened or read as a LanceDB database.
+        """
         if self._pid != os.getpid():
             import lancedb
 
+            try:
+                self._db = lancedb.connect(str(self.path))
+            except OSError as exc:
+                raise StoreError(f"cannot open store at {self.path}: {exc}") from exc
             self._pid = os.getpid()
-            self._db = lancedb.connect(str(self.path))
             self._table = self._open_table()
             self._checked = 0.0
 
@@ -699,6 +707,7 @@ class LanceStore:
 
     def dims(self) -> dict[str, int]:
         """Vector widths of the existing table (``{}`` before ``ensure_schema``)."""
+        self._after_fork()
         if self._table is None:
             return {}
         out = {}
@@ -723,6 +732,11 @@ class LanceStore:
         if version != str(self.schema.version):
             raise StoreError(f"store {self.path} has schema version {version}, this lifeseeker uses "
                              f"{self.schema.version}; re-ingest into a new store")
+
+    def row_count(self) -> int:
+        """Rows in the table now (LanceDB's count, no snapshot load); 0 before ``ensure_schema``."""
+        self._after_fork()
+        return 0 if self._table is None else int(self._table.count_rows())
 
     # -- writing --------------------------------------------------------------------------------------------------
 
