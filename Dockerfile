@@ -12,4 +12,5 @@ RUN pip install .
 RUN useradd --create-home lifeseeker && mkdir -p /cache && chown lifeseeker /cache
 USER lifeseeker
 EXPOSE 5000
-CMD ["gunicorn", "-w", "2", "-b", "0.0.0.0:5000", "lifeseeker.webui:create_app()"]
+ENV OMP_NUM_THREADS=1
+CMD ["gunicorn", "-w", "2", "--preload", "-b", "0.0.0.0:5000", "lifeseeker.webui:create_app()"]
