@@ -1,12 +1,12 @@
 """Load test: concurrent clients against gunicorn on 127.0.0.1 over a synthetic lifelog.
 
-    python bench/load.py                         # 200k images, 16 clients, 60 s, gunicorn -w 2 --preload
-                                                 # (OMP_NUM_THREADS=1: OpenMP is not fork-safe)
+    python bench/load.py                         # 200k images, 16 clients, 60 s, gunicorn -w 2
+    python bench/load.py --preload               # the same with --preload (see "Fork hazards" below)
     python bench/load.py --quick                 # 2k images, 4 clients, 3 s (the test suite runs this)
     python bench/load.py --n 1000000 --workers 4 --duration 120 --json load.json
 
 The store is ``bench/search.py``'s synthetic lifelog (``build_store``: built once under ``--workdir`` and reused);
-the app is the production entry point ``gunicorn --preload 'lifeseeker.webui:create_app()'`` with the default CLIP
+the app is the production entry point ``gunicorn 'lifeseeker.webui:create_app()'`` with the default CLIP
 architecture (ViT-B-16, random weights: the real encoding cost without downloading weights) and the real
 all-MiniLM-L6-v2. Each client loops over a fixed mix of ``GET /api/search`` requests (free text alone and with
 filters: tag, weekday, part of day, date range, radius, full text, events off) and, one request in ten, ``GET
@@ -16,6 +16,13 @@ close after every response), for ``--duration`` seconds after one warm-up reques
 Prints: requests, requests/s, latency p50 / p90 / p99 / max (ms, per request, client side), and errors (any status
 other than 200, or a connection failure / timeout, by kind); the warm-up request of each client (before the clock
 starts) is reported apart. Exit status 1 when there was any error, warm-up included.
+
+Fork hazards (why ``--preload`` is not the default here): with ``--preload`` the master loads torch and opens the
+LanceDB store, then forks the workers. (1) GNU OpenMP is not fork-safe: a worker whose master used an OpenMP
+thread team hangs in its first parallel torch call (every search times out); ``OMP_NUM_THREADS=1`` avoids that.
+(2) LanceDB calls its own fork support experimental: a worker forked with a table open in the master was seen to
+die with SIGSEGV on its first request (200k store) or to hang on ``table.version``. Without ``--preload`` each
+worker loads models and opens the store itself, after the fork.
 """
 
 from __future__ import annotations
@@ -69,7 +76,7 @@ def free_port() -> int:
 
 
 def start_gunicorn(store: Path, workdir: Path, workers: int, port: int, timeout_s: float,
-                   preload: bool = True, threads_per_worker: int = 1) -> subprocess.Popen:
+                   preload: bool = False, threads_per_worker: int = 1) -> subprocess.Popen:
     """gunicorn (``--preload`` when ``preload``) serving ``store`` on 127.0.0.1:``port``; returns when ``/api/info``
     answers 200. ``threads_per_worker``: torch/OpenMP threads (``OMP_NUM_THREADS``); with ``--preload`` it must
     be 1, because GNU OpenMP is not fork-safe: a worker forked after the master used an OpenMP thread team hangs
@@ -194,8 +201,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
     ap.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     ap.add_argument("--threads", type=int, default=1,
-                    help="torch threads per worker (OMP_NUM_THREADS; default 1; >1 only with --no-preload)")
-    ap.add_argument("--no-preload", action="store_true", help="each worker loads the models itself")
+                    help="torch threads per worker (OMP_NUM_THREADS; default 1; must be 1 with --preload)")
+    ap.add_argument("--preload", action="store_true",
+                    help="gunicorn --preload: models loaded once in the master (see Fork hazards)")
     ap.add_argument("--timeout", type=float, default=60.0, help="per-request client timeout, s (default 60)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lifeseeker-bench",
                     help="where the store is built once and reused")
@@ -209,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
             ap.error(f"--{name} must be at least 1")
     if not args.duration > 0:
         ap.error("--duration must be positive")
-    if args.threads > 1 and not args.no_preload:
-        ap.error("--threads > 1 needs --no-preload (OpenMP is not fork-safe; see start_gunicorn)")
+    if args.threads > 1 and args.preload:
+        ap.error("--threads > 1 cannot go with --preload (OpenMP is not fork-safe; see start_gunicorn)")
 
     from bench.search import Lifelog, build_store
 
@@ -221,16 +229,16 @@ def main(argv: list[str] | None = None) -> int:
     print(f"store: {store} ({args.n:,} images; {'built in %.0f s' % built_s if built_s else 'reused'})", flush=True)
     ids = [r["image_id"] for r in Lifelog(args.n).table(0, min(args.n, 500)).select(["image_id"]).to_pylist()]
     port = free_port()
-    proc = start_gunicorn(store, args.workdir, args.workers, port, timeout_s=600, preload=not args.no_preload,
+    proc = start_gunicorn(store, args.workdir, args.workers, port, timeout_s=600, preload=args.preload,
                           threads_per_worker=args.threads)
     try:
-        print(f"gunicorn -w {args.workers}{'' if args.no_preload else ' --preload'} (OMP_NUM_THREADS={args.threads}) "
+        print(f"gunicorn -w {args.workers}{' --preload' if args.preload else ''} (OMP_NUM_THREADS={args.threads}) "
               f"on 127.0.0.1:{port} (ready after "
               f"{time.perf_counter() - t0:.0f} s); {args.clients} clients for {args.duration:g} s ...", flush=True)
         res = run_load(f"http://127.0.0.1:{port}", ids, args.clients, args.duration, args.timeout)
     finally:
         stop(proc)
-    res.update(n=args.n, workers=args.workers, preload=not args.no_preload, threads=args.threads)
+    res.update(n=args.n, workers=args.workers, preload=args.preload, threads=args.threads)
     print(f"requests   {res['requests']} in {res['duration_s']} s")
     print(f"throughput {res['requests_per_s']} requests/s")
     print(f"latency    p50 {res['p50_ms']} ms   p90 {res['p90_ms']} ms   p99 {res['p99_ms']} ms   "

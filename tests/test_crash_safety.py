@@ -6,8 +6,9 @@ Each run is a separate process forked from a warm fork server (``tests/crash_for
 paid once, nothing model-related runs before the fork), killed with SIGKILL by pid.
 ``LIFESEEKER_KILL_TRIALS`` sets the number of trials (default 3, what CI runs; the issue's full run is 10:
 ``LIFESEEKER_KILL_TRIALS=10 python -m pytest -q tests/test_crash_safety.py -s`` prints one line per trial).
-The kill moments are drawn (seeded, ``LIFESEEKER_KILL_SEED``) uniformly between the moment the store's table
-first appears on disk and the end of the reference run, so every kill lands while the ingest is writing.
+The kill points are drawn (seeded, ``LIFESEEKER_KILL_SEED``): after a random number of committed batch writes
+(data files in the table folder, 1 to all) plus a random 0-0.5 s, so they land anywhere between the first write and
+the end of the run (including the final compaction); each trial has its own cache folder (no reuse).
 """
 
 from __future__ import annotations
@@ -147,6 +148,9 @@ def reference(tmp_path_factory, tiny_clip_dir, server):
     base = tmp_path_factory.mktemp("crash")
     corpus = base / "corpus"
     make_corpus(corpus)
+    # a first, untimed run warms the file cache and model loading so the timed one is what a trial will see
+    run_to_end(server, ingest_args(corpus), env_for(base / "warm-store", tiny_clip_dir, base / "cache"),
+               base / "warm.log")
     store_dir = base / "ref-store"
     t0 = time.monotonic()
     pid = server.start(ingest_args(corpus), env_for(store_dir, tiny_clip_dir, base / "cache"), base / "ref.log")
@@ -155,7 +159,7 @@ def reference(tmp_path_factory, tiny_clip_dir, server):
     waiter = threading.Thread(target=lambda: done.setdefault("status", server.wait(pid)), daemon=True)
     waiter.start()
     while waiter.is_alive():
-        if first_write is None and any(store_dir.glob("*.lance")):
+        if first_write is None and any(store_dir.glob("*.lance/data/*")):  # the first batch's data file
             first_write = time.monotonic() - t0
         if time.monotonic() - t0 > RUN_LIMIT_S:
             os.kill(pid, signal.SIGKILL)
@@ -177,13 +181,22 @@ def test_sigkill_at_random_points_then_rerun_gives_the_exact_document_set(refere
     results = []
     for trial in range(TRIALS):
         store_dir = base / f"trial-{trial}"
-        env = env_for(store_dir, tiny_clip_dir, base / "cache")
-        delay = rng.uniform(first_write, total)
+        env = env_for(store_dir, tiny_clip_dir, base / f"cache-{trial}")
+        # the kill point: after a random number of committed batch writes (data files) plus a random instant,
+        # so it lands anywhere from the first write to the final compaction
+        target_files = rng.randint(1, N_IMAGES // BATCH)
+        jitter = rng.uniform(0, 0.5)
         pid = server.start(ingest_args(corpus), env, base / f"trial-{trial}.log")
         ended: dict = {}
         waiter = threading.Thread(target=lambda: ended.setdefault("status", server.wait(pid)), daemon=True)
         waiter.start()
-        waiter.join(delay)
+        t0 = time.monotonic()
+        while waiter.is_alive() and len(list(store_dir.glob("*.lance/data/*"))) < target_files:
+            if time.monotonic() - t0 > RUN_LIMIT_S:
+                break
+            time.sleep(0.005)
+        waiter.join(jitter)
+        delay = time.monotonic() - t0
         killed = waiter.is_alive()
         if killed:
             os.kill(pid, signal.SIGKILL)
@@ -207,10 +220,11 @@ def test_sigkill_at_random_points_then_rerun_gives_the_exact_document_set(refere
         assert sorted(final) == sorted(ref_docs), f"trial {trial}: not the exact document set"
         differ = [i for i in final if not same_document(final[i], ref_docs[i])]
         assert not differ, f"trial {trial}: documents differ after the re-run: {differ[:5]}"
-        results.append((trial, round(delay, 2), killed, len(after_kill)))
+        results.append((trial, round(delay, 2), killed, len(after_kill), target_files))
     with capsys.disabled():
         print(f"\nkill trials (reference run {total:.1f} s, table on disk after {first_write:.1f} s):")
-        for trial, delay, killed, kept in results:
-            state = f"SIGKILL at {delay:5.2f} s" if killed else f"finished before {delay:5.2f} s"
+        for trial, delay, killed, kept, files in results:
+            state = (f"SIGKILL at {delay:5.2f} s (after >= {files:2d} data files + jitter)" if killed
+                     else f"finished before the kill point ({files} data files)")
             print(f"  trial {trial}: {state}, {kept:3d}/{N_IMAGES} documents survived, re-run: exact set, store ok")
     assert len(results) == TRIALS
