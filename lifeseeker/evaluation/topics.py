@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".bmp", ".gif")
-_STAMP = re.compile(r"(?<!\d)(\d{8})_(\d{6})(?!\d)")
 _TARGET_LINE = re.compile(r"[A-Za-z0-9_.\-/]*\d{8}_\d{6}[A-Za-z0-9_.\-]*")
 _NUMBER_LINE = re.compile(r"\d{1,4}")
 
@@ -47,14 +46,10 @@ def normalise_id(image_id: str) -> str:
 
 
 def time_from_id(image_id: str) -> datetime | None:
-    """The capture time in an LSC image id (``..._YYYYMMDD_HHMMSS...``), or None."""
-    m = _STAMP.search(image_id)
-    if not m:
-        return None
-    try:
-        return datetime.strptime(m.group(1) + m.group(2), "%Y%m%d%H%M%S")
-    except ValueError:
-        return None
+    """The capture time in an LSC image id (``..._YYYYMMDD_HHMMSS...``), or None (the ingest's own parser)."""
+    from ..ingest.sources.lsc import time_from_name
+
+    return time_from_name(image_id)
 
 
 @dataclass

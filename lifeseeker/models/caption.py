@@ -77,13 +77,11 @@ def _strip_prompt(text: str, prompt: str) -> str:
     return text
 
 
-def _cached(model_id: str) -> bool:
-    try:
-        from huggingface_hub import try_to_load_from_cache
+def _cached(repo: str) -> bool:
+    """Whether ``repo``'s config is in the Hugging Face cache (no network)."""
+    from .clip import hub_cached
 
-        return isinstance(try_to_load_from_cache(model_id, "config.json"), str)
-    except Exception:  # noqa: BLE001 - an id the hub client rejects is simply not cached
-        return False
+    return hub_cached(repo)
 
 
 def load_captioner(name: str = DEFAULT_CAPTION_MODEL, device: str = "auto", allow_download: bool = True,

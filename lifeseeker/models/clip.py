@@ -120,17 +120,24 @@ def hub_reachable(timeout_s: float = HUB_PROBE_TIMEOUT_S) -> bool:
         return False
 
 
+def hub_cached(repo: str, filenames: tuple[str, ...] = ("config.json",)) -> bool:
+    """Whether any of ``filenames`` of Hugging Face ``repo`` is in the local cache (no network; an id the hub
+    client rejects is simply not cached)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return any(isinstance(try_to_load_from_cache(repo, f), str) for f in filenames)
+    except Exception:  # noqa: BLE001
+        return False
+
+
 def weights_cached(model_name: str, pretrained: str) -> bool:
     """Whether the weights of an open_clip pretrained tag are already in the Hugging Face cache."""
     import open_clip
-    from huggingface_hub import try_to_load_from_cache
 
     cfg = open_clip.get_pretrained_cfg(model_name, pretrained) or {}
     repo = (cfg.get("hf_hub") or "").strip("/")
-    if not repo:
-        return False
-    return any(isinstance(try_to_load_from_cache(repo, f), str)
-               for f in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
+    return bool(repo) and hub_cached(repo, ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
 
 
 def load_clip(model_name: str, pretrained: str, device: str = "auto", cache_dir: str | None = None,

@@ -84,12 +84,9 @@ def vqa_disabled(name: str | None) -> bool:
 
 def _cached(repo: str) -> bool:
     """Whether ``repo``'s config is in the Hugging Face cache (no network)."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
+    from .clip import hub_cached
 
-        return isinstance(try_to_load_from_cache(repo, "config.json"), str)
-    except Exception:  # noqa: BLE001 - an id the hub client rejects is simply not cached
-        return False
+    return hub_cached(repo)
 
 
 def load_vqa(name: str = DEFAULT_VQA_MODEL, device: str = "auto", allow_download: bool = False,
