@@ -38,10 +38,16 @@ FILTER_OPTIONS = [
 ]
 
 
+LIST_OPTIONS = frozenset({"weekday", "part", "country", "city", "region", "place", "semantic", "tag", "collection"})
+
+
 def filter_options(func):
     """Decorate a command with every filter option."""
     for flag, key, help_text in reversed(FILTER_OPTIONS):
-        func = click.option(flag, key, default=None, help=help_text)(func)
+        if key in LIST_OPTIONS:  # repeated = any of the values, as repeated API parameters
+            func = click.option(flag, key, multiple=True, help=help_text + " Repeatable.")(func)
+        else:
+            func = click.option(flag, key, default=None, help=help_text)(func)
     return func
 
 

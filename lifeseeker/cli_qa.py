@@ -18,11 +18,9 @@ commands: list[click.Command] = []
 
 def _filter_options(func):
     """The search command's filter options (``cli.FILTER_OPTIONS``: one vocabulary with the JSON API)."""
-    from .cli import FILTER_OPTIONS
+    from .cli import filter_options
 
-    for flag, key, help_text in reversed(FILTER_OPTIONS):
-        func = click.option(flag, key, default=None, help=help_text)(func)
-    return func
+    return filter_options(func)
 
 
 def _settings(ctx: click.Context):

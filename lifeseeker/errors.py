@@ -19,3 +19,6 @@ class StoreError(LifeseekerError):
 
 class NotFound(LifeseekerError, KeyError):
     """An image id or file is not in the store (HTTP 404)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

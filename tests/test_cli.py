@@ -81,3 +81,11 @@ def test_named_clip_that_cannot_load_stops_with_its_name(tmp_path):
     env = {"LIFESEEKER_STORE": f"lance://{tmp_path / 's'}", "LIFESEEKER_CLIP_MODEL": "ViT-B-16"}
     r = CliRunner().invoke(cli, ["search", "x"], env=env)
     assert r.exit_code == 1 and "ViT-B-16" in r.output and "LIFESEEKER_CLIP_PRETRAINED" in r.output
+
+
+def test_repeated_filter_options_mean_any_of_them(cli_store):
+    env, _, _ = cli_store
+    one = CliRunner().invoke(cli, ["search", "", "--country", "Italy,Spain", "--json"], env=env)
+    rep = CliRunner().invoke(cli, ["search", "", "--country", "Italy", "--country", "Spain", "--json"], env=env)
+    a, b = (json.loads(r.output[r.output.index("{"):]) for r in (one, rep))
+    assert a["total_filtered"] == b["total_filtered"] == 11  # 9 Arezzo + 2 Madrid photos

@@ -95,3 +95,11 @@ def test_key_value_terms_leave_the_words_before_them_in_the_visual_text():
     p = parse_query("hint one weekday:Sat")
     assert (p.visual, p.text) == ("hint one", "hint one")
     assert parse_query("red car on a Sunday").visual == "red car"  # a parsed phrase still takes its glue words
+
+
+def test_repeated_key_value_terms_on_one_field_mean_any_of_them():
+    from lifeseeker.engine.filters import Terms
+    from lifeseeker.engine.query.keyvalue import extract_filters
+
+    clauses, _ = extract_filters("street city:Arezzo city:Florence country:Italy")
+    assert clauses == [Terms("city", ("Arezzo", "Florence")), Terms("country", ("Italy",))]

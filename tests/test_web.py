@@ -150,3 +150,15 @@ def test_text_only_notice_is_visible_on_the_page(tmp_path, minilm, sample_store)
     app = create_app(Settings(store=store.url, cache_dir=str(tmp_path)), store=store, models=models)
     html = app.test_client().get("/", query_string={"q": "Helsinki"}).get_data(as_text=True)
     assert "No CLIP model: running text-only" in html and "text-only (TaT)" in html
+
+
+def test_near_takes_the_key_value_form_and_weekday_errors_echo_the_input(client):
+    a = client.get("/api/search", query_string={"q": "x", "near": "43.467,11.88,2km"}).get_json()
+    b = client.get("/api/search", query_string={"q": "x", "near": "43.467,11.88", "radius_km": "2"}).get_json()
+    assert a["total_filtered"] == b["total_filtered"] == 9
+    r = client.get("/api/search", query_string={"q": "x", "weekday": "funday"})
+    assert r.status_code == 400 and "'funday'" in r.get_json()["error"]
+    ok = client.get("/api/search", query_string={"q": "x", "weekday": "Wednesday,sat"})
+    assert ok.status_code == 200
+    missing = client.get("/api/image/nope")
+    assert missing.status_code == 404 and missing.get_json()["error"] == "no image 'nope'"

@@ -16,7 +16,7 @@ from typing import Mapping, Union
 
 from ..errors import FilterError
 from .schema import load_schema
-from .timeparts import PARTS_OF_DAY, WEEKDAYS
+from .timeparts import PARTS_OF_DAY, WEEKDAY_NAMES, WEEKDAYS
 
 
 def _require(cond: bool, msg: str) -> None:
@@ -178,8 +178,17 @@ def _date(raw: str, name: str) -> date:
         raise FilterError(f"{name}: expected a date YYYY-MM-DD, got {raw!r}") from None
 
 
-def _list(raw: str | list[str]) -> list[str]:
-    items = raw if isinstance(raw, list) else [raw]
+def _weekday(raw: str) -> str:
+    """``"sat"``, ``"Saturday"``, ``"SAT"`` -> ``"Sat"``. Raises FilterError naming what was typed."""
+    word = raw.strip().lower()
+    for short, full in zip(WEEKDAYS, WEEKDAY_NAMES):
+        if word in (short.lower(), full.lower()):
+            return short
+    raise FilterError(f"weekday: unknown {raw.strip()!r}; use {', '.join(WEEKDAYS)} or full day names")
+
+
+def _list(raw: str | list[str] | tuple[str, ...]) -> list[str]:
+    items = list(raw) if isinstance(raw, (list, tuple)) else [raw]
     return [v.strip() for item in items for v in item.split(",") if v.strip()]
 
 
@@ -201,7 +210,7 @@ def filters_from_params(params: Mapping[str, str | list[str]]) -> list[Filter]:
     """
     def get(key: str) -> str | None:
         v = params.get(key)
-        if isinstance(v, list):
+        if isinstance(v, (list, tuple)):
             v = v[-1] if v else None
         return v.strip() if isinstance(v, str) and v.strip() else None
 
@@ -216,16 +225,19 @@ def filters_from_params(params: Mapping[str, str | list[str]]) -> list[Filter]:
         except ValueError:
             raise FilterError(f"hour_from/hour_to: expected whole hours 0-24, got {h0!r}, {h1!r}") from None
     if get("weekday"):
-        days = {d[:3].title() for d in _list(params["weekday"])}
-        out.append(Weekdays(frozenset(days)))
+        out.append(Weekdays(frozenset(_weekday(d) for d in _list(params["weekday"]))))
     if get("part"):
         out.append(PartOfDay(frozenset(p.lower() for p in _list(params["part"]))))
     for key, fld in TERM_PARAMS.items():
         if get(key):
             out.append(Terms(fld, tuple(_list(params[key]))))
     if get("near"):
-        lat, lon = _floats(get("near"), 2, "near")
+        parts = get("near").split(",")
         radius = get("radius_km")
+        if len(parts) == 3:  # "lat,lon,2km", the key:value form
+            radius = radius or parts[2].strip().lower().removesuffix("km").strip()
+            parts = parts[:2]
+        lat, lon = _floats(",".join(parts), 2, "near")
         try:
             km = float(radius) if radius else 1.0
         except ValueError:

@@ -193,7 +193,25 @@ def extract_filters(text: str, lang=None) -> tuple[list[Filter], list[tuple[int,
             continue
         clauses.append(build_filter(key, value, lang))
         spans.append(m.span())
-    return clauses, spans
+    return merge_terms(clauses), spans
+
+
+def merge_terms(clauses: list[Filter]) -> list[Filter]:
+    """Repeated terms on one keyword field mean any of them (``city:Arezzo city:Florence`` = ``city:Arezzo,Florence``),
+    as repeated parameters do in the API and the CLI; other clauses are kept as they are (each must hold)."""
+    from ..filters import Terms
+
+    out: list[Filter] = []
+    by_field: dict[str, int] = {}
+    for c in clauses:
+        if isinstance(c, Terms) and c.field in by_field:
+            i = by_field[c.field]
+            out[i] = Terms(c.field, tuple(dict.fromkeys(out[i].values + c.values)))
+            continue
+        if isinstance(c, Terms):
+            by_field[c.field] = len(out)
+        out.append(c)
+    return out
 
 
 def describe_filter(f: Filter) -> dict[str, Any]:
