@@ -298,7 +298,7 @@ def test_unexpected_error_is_a_plain_500_without_traceback(world, monkeypatch):
     ({"date_from": "2020-02-01", "date_to": "2020-01-01"}, "date range"), ({"date_to": "2019-13-01"}, "date_to"),
     ({"date_from": "20190101x"}, "date_from"),
     ({"near": "91,0"}, "latitude"), ({"near": "0,181"}, "longitude"), ({"near": "nan,0"}, "latitude"),
-    ({"near": "1,2,3"}, "near"), ({"near": "10,10", "radius_km": "0"}, "radius"),
+    ({"near": "1,2,3,4"}, "near"), ({"near": "1,2,far"}, "radius"), ({"near": "10,10", "radius_km": "0"}, "radius"),
     ({"near": "10,10", "radius_km": "-5"}, "radius"), ({"near": "10,10", "radius_km": "20039"}, "radius"),
     ({"near": "10,10", "radius_km": "inf"}, "radius"), ({"near": "10,10", "radius_km": "far"}, "radius_km"),
     ({"box": "10,0,20,5"}, "box"), ({"box": "91,0,0,5"}, "box"),

@@ -15,6 +15,7 @@ from flask import Flask, jsonify
 
 from ..engine.context import MAX_CONTEXT_IMAGES, MAX_CONTEXT_MINUTES
 from ..engine.feedback import MAX_MARKS
+from ..engine.query.chips import CHIP_FIELDS
 from ..engine.filters import TERM_PARAMS
 from ..engine.rerank import MAX_RERANK_N
 from ..engine.schema import load_schema
@@ -101,6 +102,10 @@ def search_parameters() -> list[dict[str, Any]]:
         _param("rerank_n", f"Hits reranked, 1-{MAX_RERANK_N}.",
                {"type": "integer", "minimum": 1, "maximum": MAX_RERANK_N}),
         _param("rerank_blend", "Reranker blend in [0, 1].", {"type": "number", "minimum": 0, "maximum": 1}),
+        _param("parse", "0 sends q to both encoders as typed (no query understanding: no soft boosts, no "
+               "key:value filters).", {"type": "string", "enum": ["0", "1"]}),
+        _param("ignore", "Parsed constraints to drop (chip keys, comma list): " + ", ".join(CHIP_FIELDS) + ".",
+               {"type": "string", "enum": list(CHIP_FIELDS)}),
     ]
     return params
 
@@ -121,8 +126,9 @@ def filter_parameters() -> list[dict[str, Any]]:
         params.append(_param(key, f"Any of these values on `{field}` (comma list; case and accents folded).",
                              {"type": "string"}))
     params += [
-        _param("near", "LAT,LON in degrees (lat in [-90, 90], lon in [-180, 180]) for a radius filter.",
-               {"type": "string", "pattern": f"^{_NUM},{_NUM}$"}),
+        _param("near", "LAT,LON in degrees (lat in [-90, 90], lon in [-180, 180]) for a radius filter, "
+               "optionally LAT,LON,RADIUSkm (the key:value form).",
+               {"type": "string", "pattern": f"^{_NUM},{_NUM}(,{_NUM}(km)?)?$"}),
         _param("radius_km", "Radius around `near` in km, in (0, 20038] (default 1); needs `near`.",
                {"type": "number", "exclusiveMinimum": 0, "maximum": 20038}),
         _param("box", "TOP,LEFT,BOTTOM,RIGHT in degrees; bottom <= top; left > right crosses the antimeridian.",
