@@ -56,7 +56,6 @@ and say plainly that no VQA model is loaded, still listing the evidence images.
 
 from __future__ import annotations
 
-import inspect
 import logging
 import re
 import time
@@ -518,12 +517,6 @@ class QaService:
             q_tat = models.text.encode_texts([parsed.text])[0]
         return VectorQuery(q_clip, q_tat)
 
-    def _store_search(self, vq: VectorQuery, filters: Sequence[Filter], limit: int, soft) -> list[Hit]:
-        store = self.search.store
-        if soft and "soft" in inspect.signature(store.search).parameters:
-            return store.search(vq, filters, limit=limit, soft=soft)
-        return store.search(vq, filters, limit=limit)
-
     def answer(self, question: str, filters: Sequence[Filter] = (), weights: Weights | None = None,
                today: date | None = None) -> Answer:
         """Answer ``question`` inside the hard ``filters`` (the /api/search vocabulary).
@@ -585,7 +578,7 @@ class _Ctx:
         return self.svc.config
 
     def fetch(self, limit: int, hard: bool) -> None:
-        hits = self.svc._store_search(self.vq, self.filters, limit, self.parsed.soft)
+        hits = self.svc.search.store.search(self.vq, self.filters, limit=limit, soft=self.parsed.soft)
         if hard:
             hits = [h for h in hits if inside_constraints(h.doc, self.parsed)]
         self.hits = hits

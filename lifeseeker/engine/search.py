@@ -250,8 +250,7 @@ class SearchService:
 
     def _ranked(self, request: SearchRequest, vq: VectorQuery, text: str, limit: int,
                 notices: list[str]) -> tuple[list[Hit], dict[str, float], str | None]:
-        hits = self.store.search(vq, request.filters, limit=limit, **({"soft": request.soft} if request.soft
-                                                                      else {}))
+        hits = self.store.search(vq, request.filters, limit=limit, soft=request.soft)
         use = self.reranker is not None and request.rerank is not False and text.strip()
         if request.rerank and self.reranker is None:
             notices.append("Rerank asked for, but no rerank model is loaded: fused scores shown")
