@@ -318,14 +318,10 @@ def _clip_weights_state(settings: Settings) -> str:
     hub = cfg.get("hf_hub", "").rstrip("/") if cfg else ""
     if not hub:
         return "unknown pretrained tag"
-    try:
-        from huggingface_hub import try_to_load_from_cache
+    from .models.clip import weights_cached
 
-        for fname in ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"):
-            if isinstance(try_to_load_from_cache(hub, fname), str):
-                return "weights in cache"
-    except Exception:  # noqa: BLE001 - cache layout differences: report as not cached
-        pass
+    if weights_cached(settings.clip_model, settings.clip_pretrained):
+        return "weights in cache"
     return "weights NOT in cache (fetched on first use when online; text-only otherwise)"
 
 
