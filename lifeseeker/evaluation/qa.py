@@ -13,7 +13,6 @@ dates written with a month name rewritten ISO (``11 October 2019``, ``October 11
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections import Counter
@@ -169,14 +168,10 @@ def load_predictions(path: str | Path) -> dict[str, str]:
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
+    from .topics import json_lines
+
     rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as exc:
-            raise AnswersFormatError(f"{path.name}:{lineno}: not JSON ({exc})") from None
+    for lineno, rec in json_lines(path.read_text(encoding="utf-8-sig"), path.name, AnswersFormatError):
         if not isinstance(rec, dict):
             raise AnswersFormatError(f"{path.name}:{lineno}: expected a JSON object")
         rows.append(rec)

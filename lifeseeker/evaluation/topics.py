@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".heic", ".heif", ".bmp", ".gif")
 _TARGET_LINE = re.compile(r"[A-Za-z0-9_.\-/]*\d{8}_\d{6}[A-Za-z0-9_.\-]*")
@@ -172,6 +172,21 @@ def _raw_block(block: list[tuple[int, str]], source: str | None, name: str) -> T
     return Topic(f"{source}-{num}" if source else num, tuple(hints), tuple(dict.fromkeys(targets)), (), source)
 
 
+def json_lines(text: str, name: str, error: type[Exception]) -> Iterator[tuple[int, Any]]:
+    """``(line number, parsed value)`` of each non-blank line of a JSON-lines ``text``.
+
+    Raises:
+        error: a line that is not JSON, as ``"<name>:<line>: not JSON (...)"``.
+    """
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except ValueError as exc:
+            raise error(f"{name}:{lineno}: not JSON ({exc})") from None
+
+
 def parse_jsonl(text: str, name: str = "<text>") -> list[Topic]:
     """Topics from JSON lines (``topics.jsonl`` shape, see the module docstring).
 
@@ -179,13 +194,7 @@ def parse_jsonl(text: str, name: str = "<text>") -> list[Topic]:
         TopicFormatError: a line that is not a JSON object, lacks ``id`` or text, or holds a bad time.
     """
     topics = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except ValueError as exc:
-            raise TopicFormatError(f"{name}:{lineno}: not JSON ({exc})") from None
+    for lineno, rec in json_lines(text, name, TopicFormatError):
         if not isinstance(rec, dict) or not rec.get("id"):
             raise TopicFormatError(f"{name}:{lineno}: expected an object with an \"id\"")
         hints = rec.get("hints") or ([rec["text"]] if rec.get("text") else [])
