@@ -465,7 +465,7 @@ def ann_sweep(path: Path, n: int, log, n_queries: int = 20) -> None:
         fq = vs.prepare(VectorQuery(*life.query(k), F.Weights()))
         sc = vs.scores(fq)
         exact.append((fq, set(np.argpartition(-sc, 100)[:100].tolist())))
-    nlist = next(iter(ann.indexes.values())).nlist
+    nlist = ann.nlist
     for cands, probe in [(1000, nlist // 32), (1000, nlist // 16), (1000, nlist // 8), (2000, nlist // 16),
                          (2000, nlist // 8)]:
         rec, times = [], []

@@ -19,8 +19,8 @@
 | rerank_n, rerank_blend | ``LIFESEEKER_RERANK_N`` / ``LIFESEEKER_RERANK_BLEND`` | 30 / 0.5 (engine/rerank.py) |
 | tiles_url, tiles_attribution | ``LIFESEEKER_TILES_URL`` (``https://host/{z}/{x}/{y}.png``) / ``LIFESEEKER_TILES_ATTRIBUTION`` | none: markers on a blank map |
 | ann_min_docs | ``LIFESEEKER_ANN_MIN_DOCS`` (embedded store: from this many documents passing the filters, ANN candidates + exact rescoring instead of exact scoring of every row; ``0`` = never) | 250000 |
-| ann_candidates | ``LIFESEEKER_ANN_CANDIDATES`` (ANN candidates per vector field before exact rescoring) | 1000 |
-| ann_nprobe | ``LIFESEEKER_ANN_NPROBE`` (inverted lists probed per field, scaled up by 1/selectivity under filters; ``0`` = an eighth of the lists) | 0 |
+| ann_candidates | ``LIFESEEKER_ANN_CANDIDATES`` (ANN candidates rescored exactly) | 1000 |
+| ann_nprobe | ``LIFESEEKER_ANN_NPROBE`` (inverted lists probed, scaled up by 1/selectivity under filters; ``0`` = an eighth of the lists) | 0 |
 | auth_user, auth_password | ``LIFESEEKER_AUTH_USER`` / ``LIFESEEKER_AUTH_PASSWORD``: HTTP basic auth for the whole web app | off |
 | development | ``LIFESEEKER_DEVELOPMENT`` (``1``): allows Flask debug mode (never on a shared network) | off |
 
@@ -79,8 +79,8 @@ class Settings:
     auth_password: str | None = field(default=None, repr=False)
     development: bool = False
     ann_min_docs: int = 250_000  # embedded store: ANN candidates + exact rescoring from this many passing docs
-    ann_candidates: int = 1000  # ANN candidates per vector field
-    ann_nprobe: int = 0  # inverted lists probed per field; 0 = an eighth of the lists (x 1/selectivity if filtered)
+    ann_candidates: int = 1000  # ANN candidates, rescored exactly
+    ann_nprobe: int = 0  # inverted lists probed; 0 = an eighth of the lists (x 1/selectivity if filtered)
     rerank: str = "itm"  # models/rerank.py: itm, cross, itm,cross or off
     rerank_model: str = "Salesforce/blip-itm-base-coco"
     rerank_cross_model: str = "cross-encoder/ms-marco-MiniLM-L-6-v2"

@@ -15,20 +15,23 @@ changes, and then:
   for their share of the table (``_exact_scores``): a contiguous slice as a view, a full product then a pick when
   many pass, a blocked gather (cache-sized blocks, no full copy) when few pass;
 * exact path: every passing row is scored. Large path: from ``ann_min_docs`` passing rows (``Settings``,
-  ``LIFESEEKER_ANN_MIN_DOCS``), each vector field's faiss IVF index (inner product, 8-bit scalar quantised codes)
+  ``LIFESEEKER_ANN_MIN_DOCS``), one faiss IVF index over the fused rows ``[C | T]`` (inner product, 8-bit scalar
+  quantised codes; the fused score is itself an inner product, so the index ranks by the score being computed)
   gives ``ann_candidates`` candidates among the passing rows (the filter goes inside the index search as a bitmap,
-  with ``nprobe`` scaled by 1/selectivity), and the union is rescored exactly with the formula above: scores of
+  with ``nprobe`` scaled by 1/selectivity), and they are rescored exactly with the formula above: scores of
   returned hits are exact, only membership of the top-k is approximate (recall@100 >= 0.98 in
   ``tests/test_ann.py``);
+* full-text clauses (``TextMatch``) look words up in a per-snapshot inverted index of each text column
+  (``_Postings``), built on first use;
 * optional soft constraints add their graded boosts to that score before the top-k (``engine/query/soft.py``,
   ``soft_boost``: the one formula both stores compute); ``iat``/``tat`` of a hit stay the raw cosines. On the large
   path the boosts rerank the ANN candidates (chosen by cosine), so a document lifted only by its boosts (at most
   ~0.23) from outside the candidates is missed.
 
-The vector matrix and the ANN indexes are cached per table version under ``<store>/.cache/`` and memory-mapped, so
-that several processes serving one store (gunicorn workers) share one copy in the page cache, and a restart does
-not re-read and re-normalise the vectors. The first process to need a version builds the files (under a file
-lock); older versions' files are removed.
+The scalar columns (an Arrow IPC file), the vector matrix and the ANN index are cached per table version under
+``<store>/.cache/`` and memory-mapped, so that several processes serving one store (gunicorn workers) share one copy
+in the page cache, and a restart reads no LanceDB data and re-normalises no vectors. The first process to need a
+version builds the files (under a file lock); older versions' files are removed.
 
 Collections (ingested roots) are kept in ``collections.json`` beside the table.
 """
@@ -41,15 +44,13 @@ import json
 import logging
 import math
 import os
-import re
 import threading
 import time
 import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import islice
-from functools import cached_property, lru_cache, singledispatch
+from functools import cached_property, singledispatch
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -226,54 +227,57 @@ def nlist_for(n: int) -> int:
 
 
 class AnnIndex:
-    """Per-field faiss IVF indexes over a VectorSet: inner product on unit vectors (= cosine), 8-bit scalar
-    quantised codes (a quarter of float32), row numbers as ids.
+    """One faiss IVF index over the fused matrix ``[C | T]`` of a VectorSet, inner product, 8-bit scalar quantised
+    codes (a quarter of float32), row numbers as ids.
+
+    The fused score is itself an inner product, ``score = [C | T] @ [W_IaT q_clip | W_TaT q_tat]``, so one index
+    over the fused rows ranks candidates by the very score being computed, for any weights (a text-only query is
+    the same product with the image half zero). Versus one index per field whose candidates are unioned, this
+    probes half the codes for the same recall (BENCHMARKS.md, "ANN parameters at 1M").
 
     Args:
-        indexes: field -> trained and filled ``faiss.IndexIVFScalarQuantizer`` holding rows 0..n-1.
+        index: trained and filled ``faiss.IndexIVFScalarQuantizer`` of width D holding rows 0..n-1.
         n: number of rows.
     """
 
-    def __init__(self, indexes: dict[str, Any], n: int):
-        self.indexes = indexes
+    def __init__(self, index: Any, n: int):
+        self.index = index
         self.n = n
+
+    @property
+    def nlist(self) -> int:
+        return int(self.index.nlist)
 
     @classmethod
     def build(cls, vectors: VectorSet, *, nlist: int | None = None, train_rows: int | None = None,
               seed: int = 0) -> "AnnIndex":
-        """Train and fill one index per field of non-zero width (k-means on ``train_rows`` sampled rows, default
-        ``min(n, 64 * nlist)``). Cost at 1M rows x (512 + 384) on 2 cores: about a minute."""
+        """Train (k-means on ``train_rows`` sampled rows, default ``min(n, 64 * nlist)``) and fill the index.
+        Cost at 1M rows x 896 on 2 cores: ~50 s training, ~30 s adding."""
         import faiss
 
         nlist = nlist or nlist_for(vectors.n)
         rng = np.random.default_rng(seed)
         take = min(vectors.n, train_rows or 64 * nlist)
         sample = np.sort(rng.choice(vectors.n, size=take, replace=False))
-        indexes = {}
-        for name in VECTOR_FIELDS:
-            d = vectors.dims[name]
-            if d == 0:
-                continue
-            view = vectors.field(name)
-            quantizer = faiss.IndexFlatIP(d)
-            index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                                  faiss.METRIC_INNER_PRODUCT)
-            index.cp.seed = seed
-            index.train(np.ascontiguousarray(view[sample]))
-            for at in range(0, vectors.n, 65536):
-                index.add(np.ascontiguousarray(view[at:at + 65536]))
-            indexes[name] = index
-        return cls(indexes, vectors.n)
+        d = vectors.matrix.shape[1]
+        quantizer = faiss.IndexFlatIP(d)
+        index = faiss.IndexIVFScalarQuantizer(quantizer, d, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                              faiss.METRIC_INNER_PRODUCT)
+        index.cp.seed = seed
+        index.train(np.ascontiguousarray(vectors.matrix[sample]))
+        for at in range(0, vectors.n, 65536):
+            index.add(np.ascontiguousarray(vectors.matrix[at:at + 65536]))
+        return cls(index, vectors.n)
 
     def candidates(self, fq: FusedQuery, k: int, nprobe: int, mask: np.ndarray | None = None) -> np.ndarray:
-        """Sorted unique row numbers (int64): the union over query fields of each field's approximate top-``k``
-        by cosine among rows passing ``mask`` ((n,) bool; None = all). ``nprobe`` lists are probed (0 = auto:
-        ``AUTO_NPROBE_FRACTION`` of the lists), times ``n / passing`` under a mask (at most every list)."""
+        """Sorted row numbers (int64, at most ``k``): the approximate top-``k`` by fused score among rows passing
+        ``mask`` ((n,) bool; None = all). ``nprobe`` lists are probed (0 = auto: ``AUTO_NPROBE_FRACTION`` of the
+        lists), times ``n / passing`` under a mask (at most every list); the filter is applied inside the index
+        search (a bitmap selector), so every candidate passes it."""
         import faiss
 
         if nprobe <= 0:  # auto: an eighth of the lists (recall@100 >= 0.98 at 50k and 1M in BENCHMARKS.md)
-            nlist = max((index.nlist for index in self.indexes.values()), default=1)
-            nprobe = max(1, math.ceil(nlist * AUTO_NPROBE_FRACTION))
+            nprobe = max(1, math.ceil(self.nlist * AUTO_NPROBE_FRACTION))
         bits = sel = None
         if mask is not None:
             passing = int(mask.sum())
@@ -282,48 +286,38 @@ class AnnIndex:
             nprobe = int(math.ceil(nprobe * self.n / passing))
             bits = np.packbits(mask, bitorder="little")
             sel = faiss.IDSelectorBitmap(self.n, faiss.swig_ptr(bits))
-        found = []
-        for name, unit in fq.parts.items():
-            index = self.indexes.get(name)
-            if index is None:
-                continue
-            params = faiss.SearchParametersIVF(nprobe=int(min(index.nlist, nprobe)), sel=sel)
-            _, ids = index.search(unit.reshape(1, -1), int(min(k, self.n)), params=params)
-            found.append(ids[0][ids[0] >= 0])
+        params = faiss.SearchParametersIVF(nprobe=int(min(self.nlist, nprobe)), sel=sel)
+        _, ids = self.index.search(fq.q.reshape(1, -1), int(min(k, self.n)), params=params)
         del bits  # the selector reads it during search only
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        return np.sort(ids[0][ids[0] >= 0]).astype(np.int64)
 
-    def save(self, prefix: Path) -> None:
-        """Write one file per field: ``<prefix>-<field>.faiss``."""
+    def save(self, path: Path) -> None:
+        """Write the index to ``path`` (atomically: a temporary file, then a rename)."""
         import faiss
 
-        for name, index in self.indexes.items():
-            tmp = prefix.with_name(f"{prefix.name}-{name}.faiss.{os.getpid()}.tmp")
-            faiss.write_index(index, str(tmp))
-            os.replace(tmp, prefix.with_name(f"{prefix.name}-{name}.faiss"))
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        faiss.write_index(self.index, str(tmp))
+        os.replace(tmp, path)
 
     @classmethod
-    def load(cls, prefix: Path, fields: Sequence[str], n: int) -> "AnnIndex | None":
-        """Read the files ``save`` wrote (memory-mapped where faiss can), or None when one is missing/unreadable."""
+    def load(cls, path: Path, n: int, d: int) -> "AnnIndex | None":
+        """Read what ``save`` wrote (memory-mapped where faiss can), or None when it is missing, unreadable or not
+        an index of ``n`` rows of width ``d``."""
         import faiss
 
-        indexes = {}
-        for name in fields:
-            path = prefix.with_name(f"{prefix.name}-{name}.faiss")
-            if not path.exists():
-                return None
+        if not path.exists():
+            return None
+        try:
+            index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
+        except RuntimeError:
             try:
-                index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY)
-            except RuntimeError:
-                try:
-                    index = faiss.read_index(str(path))
-                except RuntimeError as exc:
-                    log.warning("ignoring unreadable ANN index %s: %s", path, exc)
-                    return None
-            if index.ntotal != n:
+                index = faiss.read_index(str(path))
+            except RuntimeError as exc:
+                log.warning("ignoring unreadable ANN index %s: %s", path, exc)
                 return None
-            indexes[name] = index
-        return cls(indexes, n)
+        if index.ntotal != n or index.d != d:
+            return None
+        return cls(index, n)
 
 
 def top_k(score: np.ndarray, k: int, id_rank) -> np.ndarray:
@@ -450,79 +444,77 @@ class _Snapshot:
         mask[parents[hit]] = True
         return mask
 
-
-    def lowered(self, name: str) -> pa.Array:
-        """A text column lower-cased (``utf8_lower``), built once per snapshot for literal pre-filtering."""
-        key = "\0lower:" + name
-        col = self._columns.get(key)
-        if col is None:
-            col = self._columns[key] = pc.utf8_lower(self.column(name))
-        return col
-
-    def ascii_rows(self, name: str) -> np.ndarray:
-        """(n,) bool: rows whose text field ``name`` is pure ASCII (or null), cached per snapshot."""
-        key = "\0ascii:" + name
-        col = self._columns.get(key)
-        if col is None:
-            col = self._columns[key] = pc.fill_null(pc.string_is_ascii(self.column(name)), True)
-        return np.asarray(col)
-
-    def literal_rows(self, name: str, tok: str) -> np.ndarray:
-        """Sorted rows (int64) whose lower-cased text field ``name`` contains the ASCII string ``tok``.
-
-        Scans the column's one UTF-8 buffer with a literal ``re`` search (Arrow's per-string ``match_substring``
-        took ~60 ms for 100k rows here, this ~10 ms) and maps byte positions to rows through the offsets; a token
-        found more than ``max(1000, n/4)`` times falls back to Arrow."""
-        key = "\0bytes:" + name
-        cached = self._columns.get(key)
-        if cached is None:
-            low = self.lowered(name)
-            if low.null_count == len(low):
-                data, offsets = b"", np.zeros(len(low) + 1, dtype=np.int64)
-            else:
-                width = 8 if pa.types.is_large_string(low.type) else 4
-                raw = np.frombuffer(low.buffers()[1], dtype=np.int64 if width == 8 else np.int32)
-                offsets = raw[low.offset:low.offset + len(low) + 1].astype(np.int64)
-                data = low.buffers()[2].to_pybytes()
-            cached = self._columns[key] = (data, offsets)
-        data, offsets = cached
-        limit = max(1000, self.n // 4)
-        found = islice(re.finditer(re.escape(tok.encode("ascii")), data), limit + 1)
-        pos = np.fromiter((m.start() for m in found), dtype=np.int64)
-        if len(pos) > limit:
-            return np.flatnonzero(_np(pc.match_substring(self.lowered(name), tok)))
-        return np.unique(np.searchsorted(offsets, pos, side="right") - 1)
+    def postings(self, name: str) -> "_Postings":
+        """The word index of text field ``name``, built once per snapshot (see ``_Postings``)."""
+        key = "\0postings:" + name
+        index = self._columns.get(key)
+        if index is None:
+            with _BUILD_LOCK:
+                index = self._columns.get(key)
+                if index is None:
+                    t0 = time.perf_counter()
+                    index = self._columns[key] = _Postings.build(self.column(name))
+                    log.info("word index of %s: %d rows, %d words in %.2fs", name, self.n, len(index.words),
+                             time.perf_counter() - t0)
+        return index
 
     def word_in(self, name: str, tok: str) -> np.ndarray:
-        """(n,) bool: rows whose text field ``name`` holds ``tok`` (a ``tokens()`` word: letters/digits only) as a
-        whole word, case-insensitively (a word boundary is any character that is not a letter or digit).
-
-        An ASCII token is first looked for as a literal substring of the lower-cased column (a fast scan); only
-        those rows are checked for word boundaries: ASCII rows with an ASCII-class regex (cheap to compile),
-        the others with Python ``re`` (RE2's Unicode classes cost milliseconds to compile per call)."""
-        # tok is letters/digits only (tokens()), so the pattern's shape is fixed
-        col = self.column(name)
-        if not tok.isascii():
-            return _np(pc.match_substring_regex(col, r"(^|[^\pL\pN])" + tok + r"([^\pL\pN]|$)", ignore_case=True))
-        cand = self.literal_rows(name, tok)
+        """(n,) bool: rows whose text field ``name`` holds ``tok`` (a ``tokens()`` word: case-folded letters and
+        digits) as a whole word (a word boundary is any character that is not a letter or digit)."""
         out = np.zeros(self.n, dtype=bool)
-        if len(cand) == 0:
-            return out
-        ascii_ = self.ascii_rows(name)[cand]
-        plain, other = cand[ascii_], cand[~ascii_]
-        if len(plain):
-            out[plain] = _np(pc.match_substring_regex(col.take(pa.array(plain)), r"(^|[^A-Za-z0-9])" + tok +
-                                                      r"([^A-Za-z0-9]|$)", ignore_case=True))
-        if len(other):
-            search = _word_regex(tok).search
-            out[other] = [search(v) is not None for v in col.take(pa.array(other)).to_pylist()]
+        out[self.postings(name).rows(tok)] = True
         return out
 
 
-@lru_cache(maxsize=256)
-def _word_regex(tok: str) -> re.Pattern:
-    """``tok`` as a whole word, case-insensitive; boundaries are characters that are not letters or digits."""
-    return re.compile(r"(?<![^\W_])" + re.escape(tok) + r"(?![^\W_])", re.IGNORECASE)
+_BUILD_LOCK = threading.Lock()
+
+
+class _Postings:
+    """An inverted index of one text column: for each word, the sorted rows holding it.
+
+    Words are split exactly as ``filters.tokens`` splits a query: runs of Unicode letters/digits (``\\pL``,
+    ``\\pN``), case-folded (``str.casefold``), so ``TextMatch`` is a dictionary lookup, not a scan. Built with
+    Arrow kernels (lower-case, regex split, dictionary-encode) and one stable sort: ~1 s per million short
+    captions here.
+
+    Attributes:
+        words: folded word -> word number.
+        starts: (n_words + 1,) int64; rows of word w are ``row_ids[starts[w]:starts[w + 1]]``.
+        row_ids: int32 row numbers, ascending within each word, each row once per word.
+    """
+
+    def __init__(self, words: dict[str, int], starts: np.ndarray, row_ids: np.ndarray):
+        self.words, self.starts, self.row_ids = words, starts, row_ids
+
+    @classmethod
+    def build(cls, col: pa.Array) -> "_Postings":
+        """Index ``col`` (string or large_string, nulls allowed)."""
+        parts = pc.split_pattern_regex(pc.utf8_lower(col), r"[^\pL\pN]+")
+        parents = np.asarray(pc.list_parent_indices(parts), dtype=np.int32)
+        encoded = pc.dictionary_encode(pc.list_flatten(parts))
+        codes = np.asarray(encoded.indices.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        words: dict[str, int] = {}
+        word_of_code = np.empty(len(encoded.dictionary) + 1, dtype=np.int32)
+        for i, value in enumerate(encoded.dictionary.to_pylist()):
+            folded = value.casefold()  # "Straße" and "STRASSE" are one word, as in tokens()
+            word_of_code[i] = words.setdefault(folded, len(words)) if folded else -1
+        word = word_of_code[codes] if len(codes) else np.zeros(0, dtype=np.int32)
+        keep = word >= 0  # empty strings from leading/trailing separators
+        word, parents = word[keep], parents[keep]
+        order = np.argsort(word, kind="stable")  # stable: rows stay ascending within a word
+        word, parents = word[order], parents[order]
+        first = np.ones(len(word), dtype=bool)  # each (word, row) once
+        first[1:] = (word[1:] != word[:-1]) | (parents[1:] != parents[:-1])
+        word, parents = word[first], parents[first]
+        starts = np.searchsorted(word, np.arange(len(words) + 1)).astype(np.int64)
+        return cls(words, starts, np.ascontiguousarray(parents))
+
+    def rows(self, word: str) -> np.ndarray:
+        """Sorted int32 rows holding ``word`` (already case-folded, as ``tokens()`` gives it)."""
+        w = self.words.get(word)
+        if w is None:
+            return np.zeros(0, dtype=np.int32)
+        return self.row_ids[self.starts[w]:self.starts[w + 1]]
 
 
 def _unit_rows(block: np.ndarray) -> np.ndarray:
@@ -642,8 +634,8 @@ class LanceStore:
         url: ``lance:///abs/dir`` or a bare path.
         ann_min_docs: from this many documents passing the filters, search takes ANN candidates and rescores them
             exactly (0 = always exact). Default: ``Settings.ann_min_docs`` (``LIFESEEKER_ANN_MIN_DOCS``).
-        ann_candidates: ANN candidates per vector field (at least ``limit``). Default ``Settings.ann_candidates``.
-        ann_nprobe: IVF lists probed per field without a filter (0 = an eighth of the lists). Default
+        ann_candidates: ANN candidates rescored exactly (at least ``limit``). Default ``Settings.ann_candidates``.
+        ann_nprobe: IVF lists probed without a filter (0 = an eighth of the lists). Default
             ``Settings.ann_nprobe``.
     Raises:
         StoreError: the directory cannot be created or read.
@@ -840,14 +832,13 @@ class LanceStore:
         return self._table.search().select(list(columns)).limit(None)
 
     def _load_snapshot(self, version: int) -> _Snapshot:
-        scalar = [f.name for f in self._table.schema if f.name not in VECTOR_FIELDS]
-        table = self._scan(scalar).to_arrow()
+        table = self._scalar_table(version)
         ids = np.asarray(table.column("image_id").to_pylist(), dtype=object)
         dims = self.dims()
         vectors = VectorSet(self._vector_matrix(version, dims, ids), dims)
         return _Snapshot(table, version, vectors)
 
-    # -- the vector matrix and ANN indexes, cached per version ------------------------------------------------------
+    # -- scalar columns, vector matrix and ANN index, cached per version-------------------------------------------------
 
     @property
     def _cache(self) -> Path:
@@ -857,6 +848,46 @@ class LanceStore:
         """An exclusive lock on ``<store>/.cache/lock`` (a context manager) while building cached files."""
         self._cache.mkdir(exist_ok=True)
         return _FileLock(self._cache / "lock")
+
+    def _manifest_identity(self, version: int) -> list[int] | None:
+        """(inode, mtime ns, size) of the manifest file of ``version``, or None when it cannot be found: ties a
+        cached file to the table it was built from (a table dropped and made again restarts its versions)."""
+        versions = self.path / f"{TABLE}.lance" / "_versions"
+        for name in (f"{2 ** 64 - 1 - version}.manifest", f"{version}.manifest"):  # Lance's V2 and V1 naming
+            try:
+                st = os.stat(versions / name)
+            except OSError:
+                continue
+            return [st.st_ino, st.st_mtime_ns, st.st_size]
+        return None
+
+    def _scalar_table(self, version: int) -> pa.Table:
+        """The scalar (non-vector) columns of ``version``, one chunk per column.
+
+        Read from an Arrow IPC file under the cache and memory-mapped, so the columns of one version occupy the
+        page cache once however many processes (gunicorn workers) serve the store, and a restart reads no
+        LanceDB data; written (under the file lock) by the first process that loads the version."""
+        scalar = [f.name for f in self._table.schema if f.name not in VECTOR_FIELDS]
+        identity = self._manifest_identity(version)
+        data = self._cache / f"scalars-v{version}.arrow"
+        meta = self._cache / f"scalars-v{version}.json"
+        want = {"manifest": identity, "columns": scalar}
+        if identity is None:
+            return self._scan(scalar).to_arrow().combine_chunks()
+        try:
+            with self._file_lock():
+                if not (meta.exists() and data.exists() and json.loads(meta.read_text()) == want):
+                    table = self._scan(scalar).to_arrow().combine_chunks()
+                    tmp = data.with_name(f"{data.name}.{os.getpid()}.tmp")
+                    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                        writer.write_table(table, max_chunksize=max(1, table.num_rows))
+                    os.replace(tmp, data)
+                    meta.write_text(json.dumps(want))
+                    self._prune_cache(version)
+                return pa.ipc.open_file(pa.memory_map(str(data))).read_all()
+        except OSError as exc:  # read-only store directory: hold the columns in memory
+            log.warning("cannot cache columns under %s (%s); holding them in memory", self._cache, exc)
+            return self._scan(scalar).to_arrow().combine_chunks()
 
     def _vector_matrix(self, version: int, dims: dict[str, int], ids: np.ndarray) -> np.ndarray:
         """(n, D) float32 unit rows in the order of ``ids``: memory-mapped from the cache, built once per version."""
@@ -934,18 +965,18 @@ class LanceStore:
         with self._lock:
             if snap.ann is not None:
                 return snap.ann
-            fields = [f for f in VECTOR_FIELDS if snap.vectors_set.dims[f]]
-            prefix = self._cache / f"ann-v{snap.version}"
+            path = self._cache / f"ann-v{snap.version}.faiss"
+            d = snap.vectors_set.matrix.shape[1]
             try:
                 with self._file_lock():
-                    ann = AnnIndex.load(prefix, fields, snap.n)
+                    ann = AnnIndex.load(path, snap.n, d)
                     if ann is None:
                         t0 = time.perf_counter()
                         ann = AnnIndex.build(snap.vectors_set)
                         log.info("built ANN index v%s (%d rows) in %.1fs", snap.version, snap.n,
                                  time.perf_counter() - t0)
-                        ann.save(prefix)
-                        ann = AnnIndex.load(prefix, fields, snap.n) or ann  # the mapped copy, shared
+                        ann.save(path)
+                        ann = AnnIndex.load(path, snap.n, d) or ann  # the mapped copy, shared
             except OSError as exc:
                 log.warning("cannot cache the ANN index under %s (%s); building it in memory", self._cache, exc)
                 ann = AnnIndex.build(snap.vectors_set)
@@ -1144,8 +1175,8 @@ class _FileLock:
 
 
 def _cache_version(name: str) -> int | None:
-    """Table version of a cached file name (``vectors-v12.npy``, ``ann-v12-clip_vec.faiss``), or None."""
-    for prefix in ("vectors-v", "ann-v"):
+    """Table version of a cached file name (``vectors-v12.npy``, ``ann-v12.faiss``, ``scalars-v12.arrow``), or None."""
+    for prefix in ("vectors-v", "ann-v", "scalars-v"):
         if name.startswith(prefix):
             digits = ""
             for ch in name[len(prefix):]:

@@ -1,0 +1,103 @@
+"""The embedded store's snapshot: the word index behind full-text filters and the memory-mapped scalar columns.
+
+The word index must give exactly the whole-word, case-folded semantics of ``filters.tokens`` (the reference in
+``tests/reference.py``); the scalar columns are read from one Arrow IPC file per table version, memory-mapped (so
+workers share it), and never from a stale file of another table that reached the same version number.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from lifeseeker.engine import filters as F
+from lifeseeker.engine.store.lance import LanceStore, _Postings
+
+from .synth import corpus
+
+TEXTS = [
+    "A cup of COFFEE, on the desk",        # 0
+    "coffee-shop receipt #42",             # 1
+    "cafeteria menu",                      # 2: 'cafe' is not a word here
+    None,                                  # 3
+    "",                                    # 4
+    "snake_case words and 42nd street",    # 5: '_' separates words, '42nd' is one word
+    "STRASSE sign; Straße near Málaga",    # 6: casefold joins 'straße' and 'strasse'
+    "ÉCOLE école ecole",                   # 7: accents are kept (casefold does not strip them)
+    "coffee coffee coffee",                # 8: one posting per row
+    "東京 station",                         # 9
+]
+
+
+def filled(path, docs: list[dict]) -> LanceStore:
+    """A store at ``path`` holding ``docs`` (16-d clip, 8-d capmeta vectors)."""
+    store = LanceStore(f"lance://{path}")
+    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    store.upsert(docs)
+    return store
+
+
+def reference_rows(texts: list[str | None], word: str) -> list[int]:
+    """Rows holding ``word`` as a whole word: the semantics of tests/reference.py (casefold, [^\\W_]+ runs)."""
+    return [i for i, t in enumerate(texts) if word in set(re.findall(r"[^\W_]+", (t or "").casefold()))]
+
+
+@pytest.mark.parametrize("word", ["coffee", "cup", "cafe", "cafeteria", "shop", "42", "42nd", "snake", "case",
+                                  "strasse", "école", "ecole", "málaga", "東京", "station", "desk", "missing"])
+def test_word_index_matches_the_reference_semantics(word):
+    index = _Postings.build(pa.array(TEXTS, pa.string()))
+    assert F.tokens(word) == [word]  # the words above are single tokens as a query gives them
+    assert index.rows(word).tolist() == reference_rows(TEXTS, word)
+
+
+def test_word_index_rows_are_sorted_and_unique():
+    index = _Postings.build(pa.array(TEXTS * 3, pa.large_string()))
+    rows = index.rows("coffee")
+    assert rows.tolist() == [0, 1, 8, 10, 11, 18, 20, 21, 28]
+    assert rows.dtype == np.int32
+
+
+def test_text_filter_counts_through_the_store_equal_the_reference(tmp_path):
+    docs = corpus(300, seed=9, d_clip=16, d_text=8)
+    docs[5]["ocr_text"] = "Straße EXIT_sign"
+    docs[6]["ocr_text"] = "strasse"
+    store = filled(tmp_path / "s", docs)
+    for text in ["heinz", "coffee exit", "STRASSE", "exit sign", "dublin", "Málaga"]:
+        clause = F.TextMatch(text)
+        want = sum(all(any(tok in set(re.findall(r"[^\W_]+", (d.get(f) or "").casefold())) for f in clause.fields)
+                       for tok in F.tokens(text)) for d in docs)
+        assert store.count([clause]) == want, text
+    assert store.count([F.TextMatch("strasse", ("ocr_text",))]) == 2
+
+
+def test_scalar_columns_are_memory_mapped_from_the_cache(tmp_path):
+    docs = corpus(2000, seed=1, d_clip=16, d_text=8)
+    a = filled(tmp_path / "s", docs)
+    version = a.snapshot().version
+    cached = tmp_path / "s" / ".cache" / f"scalars-v{version}.arrow"
+    assert cached.exists()
+    b = LanceStore(f"lance://{tmp_path / 's'}")  # another process's view of the store
+    before = pa.total_allocated_bytes()
+    snap = b.snapshot()
+    table = snap.table
+    # the columns live in the mapped file, not in Arrow's memory pool
+    assert pa.total_allocated_bytes() - before < table.nbytes / 4
+    assert table.num_rows == 2000 and all(c.num_chunks == 1 for c in table.columns)
+    assert b.get(["img00123"])[0]["ocr_text"] == docs[123]["ocr_text"]
+    assert b.count([F.Terms("country", ("Spain",))]) == sum(d["country"] == "Spain" for d in docs)
+
+
+def test_a_recreated_table_at_the_same_version_does_not_read_stale_columns(tmp_path):
+    docs = corpus(50, seed=2, d_clip=16, d_text=8)
+    first = filled(tmp_path / "s", docs)
+    v = first.snapshot().version
+    first.close()
+    shutil.rmtree(tmp_path / "s" / "lifelog.lance")  # the table dropped; .cache/ stays behind
+    other = [dict(d, ocr_text="REPLACED") for d in docs]
+    second = filled(tmp_path / "s", other)
+    assert second.snapshot().version == v  # same version number, different table
+    assert second.count([F.TextMatch("replaced")]) == 50
