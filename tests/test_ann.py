@@ -113,7 +113,9 @@ def test_store_switches_to_ann_at_the_threshold_and_respects_filters(tmp_path):
     assert ann.snapshot().ann is not None  # the large path ran
     assert exact.snapshot().ann is None
     # the ANN index files are cached per table version and reused by another process's store
-    assert sorted(p.name for p in (tmp_path / "s" / ".cache").glob("ann-v*")) == [f"ann-v{ann.snapshot().version}.faiss"]
+    v = ann.snapshot().version
+    assert sorted(p.name for p in (tmp_path / "s" / ".cache").glob("ann-v*")) == [
+        f"ann-v{v}.faiss", f"ann-v{v}.fp.npy", f"ann-v{v}.json"]
     selective = [F.Terms("city", ("Arezzo",)), F.HourRange(8, 10)]  # few rows: exact even on the ANN store
     q = VectorQuery(rng.standard_normal(16), rng.standard_normal(8))
     assert [h.image_id for h in ann.search(q, selective, limit=20)] == \
@@ -147,3 +149,48 @@ def test_ties_at_the_cut_are_broken_by_image_id(tmp_path):
     store.upsert(docs[::-1])  # stored in reverse id order
     hits = store.search(VectorQuery(None, None), limit=10)  # no query vector: every score is 0
     assert [h.image_id for h in hits] == sorted(d["image_id"] for d in docs)[:10]
+
+
+def _ann_store(path, ann_min_docs=1000):
+    return LanceStore(f"lance://{path}", ann_min_docs=ann_min_docs, ann_candidates=800, ann_nprobe=32)
+
+
+def test_an_appended_version_extends_the_previous_index_and_finds_the_new_rows(tmp_path):
+    docs = corpus(3400, seed=6, d_clip=16, d_text=8, missing=0)
+    store = _ann_store(tmp_path / "s")
+    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    store.upsert(docs[:3000])
+    q = VectorQuery(docs[3100]["clip_vec"], docs[3100]["capmeta_vec"])
+    assert docs[3100]["image_id"] not in [h.image_id for h in store.search(q, limit=10)]
+    first = store.snapshot().ann
+    assert first.how == "built" and first.n == 3000
+    centroids = first.index.quantizer.reconstruct_n(0, first.nlist)
+
+    store.upsert(docs[3000:])  # new photos only: the old rows keep their places and vectors
+    hits = store.search(q, limit=10)
+    snap = store.snapshot()
+    assert snap.ann.how == "extended" and snap.ann.n == 3400
+    np.testing.assert_array_equal(snap.ann.index.quantizer.reconstruct_n(0, snap.ann.nlist), centroids)
+    assert hits[0].image_id == docs[3100]["image_id"]  # a row added by the extension is found
+    # the earlier version's index files are gone once the new one exists
+    assert sorted(p.name for p in (tmp_path / "s" / ".cache").glob("ann-v*.faiss")) == [f"ann-v{snap.version}.faiss"]
+    # another process loads the cached extended index
+    other = _ann_store(tmp_path / "s")
+    assert [h.image_id for h in other.search(q, limit=10)] == [h.image_id for h in hits]
+    assert other.snapshot().ann.how == "loaded"
+
+
+def test_a_changed_vector_refills_the_index_without_training(tmp_path):
+    docs = corpus(3000, seed=7, d_clip=16, d_text=8, missing=0)
+    store = _ann_store(tmp_path / "s")
+    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    store.upsert(docs)
+    store.search(VectorQuery(docs[0]["clip_vec"], None), limit=5)
+    centroids = store.snapshot().ann.index.quantizer.reconstruct_n(0, store.snapshot().ann.nlist)
+    moved = -np.asarray(docs[2999]["clip_vec"])  # the last row re-encoded: same id, new vector
+    store.upsert([dict(docs[2999], clip_vec=moved)])
+    hits = store.search(VectorQuery(moved, None), limit=5)
+    snap = store.snapshot()
+    assert snap.ann.how == "refilled"  # the ids may still line up; the fingerprint of the changed row does not
+    np.testing.assert_array_equal(snap.ann.index.quantizer.reconstruct_n(0, snap.ann.nlist), centroids)
+    assert hits[0].image_id == docs[2999]["image_id"] and hits[0].iat == pytest.approx(1.0, abs=1e-5)

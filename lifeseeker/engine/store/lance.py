@@ -238,11 +238,14 @@ class AnnIndex:
     Args:
         index: trained and filled ``faiss.IndexIVFScalarQuantizer`` of width D holding rows 0..n-1.
         n: number of rows.
+        how: how it was made: ``built`` (trained here), ``extended`` or ``refilled`` (from an earlier version's
+            index, see ``LanceStore._make_ann``), ``loaded`` (read from the cache).
     """
 
-    def __init__(self, index: Any, n: int):
+    def __init__(self, index: Any, n: int, how: str = "built"):
         self.index = index
         self.n = n
+        self.how = how
 
     @property
     def nlist(self) -> int:
@@ -317,7 +320,7 @@ class AnnIndex:
                 return None
         if index.ntotal != n or index.d != d:
             return None
-        return cls(index, n)
+        return cls(index, n, how="loaded")
 
 
 def top_k(score: np.ndarray, k: int, id_rank) -> np.ndarray:
@@ -533,6 +536,16 @@ def _vector_block(col: pa.Array, d: int) -> np.ndarray:
     if valid.any():
         flat = pc.list_flatten(col.filter(pa.array(valid))).to_numpy(zero_copy_only=False)
         out[valid] = flat.astype(np.float32, copy=False).reshape(-1, d)
+    return out
+
+
+def _fingerprints(matrix: np.ndarray, block: int = 65536) -> np.ndarray:
+    """(n,) float64: each row's product with one fixed random vector (seed 0), in float64 (a changed row changes
+    its fingerprint); computed in blocks so a memory-mapped matrix is read once without a full copy."""
+    r = np.random.default_rng(0).standard_normal(matrix.shape[1])
+    out = np.empty(matrix.shape[0], dtype=np.float64)
+    for at in range(0, matrix.shape[0], block):
+        out[at:at + block] = matrix[at:at + block].astype(np.float64) @ r
     return out
 
 
@@ -948,18 +961,20 @@ class LanceStore:
         if at != len(ids):
             raise StoreError(f"store {self.path} changed while loading vectors ({at} rows, expected {len(ids)})")
 
-    def _prune_cache(self, version: int) -> None:
-        """Remove cached files of older table versions (processes still mapping them keep their pages)."""
+    def _prune_cache(self, version: int, prefixes: Sequence[str] = ("vectors-v", "scalars-v")) -> None:
+        """Remove cached files of table versions older than ``version`` whose names start with one of ``prefixes``
+        (processes still mapping them keep their pages). The ANN files are pruned separately, once the newer
+        index exists: the previous index is what an appended version's index is extended from."""
         for p in self._cache.iterdir():
             v = _cache_version(p.name)
-            if v is not None and v < version:
+            if v is not None and v < version and p.name.startswith(tuple(prefixes)):
                 try:
                     p.unlink()
                 except OSError:
                     pass
 
     def _ann(self, snap: _Snapshot) -> AnnIndex | None:
-        """The snapshot's ANN index: loaded from the cache, or built (and cached) on first use."""
+        """The snapshot's ANN index: loaded from the cache, or made (and cached) on first use; see ``_make_ann``."""
         if snap.ann is not None:
             return snap.ann
         with self._lock:
@@ -971,17 +986,82 @@ class LanceStore:
                 with self._file_lock():
                     ann = AnnIndex.load(path, snap.n, d)
                     if ann is None:
-                        t0 = time.perf_counter()
-                        ann = AnnIndex.build(snap.vectors_set)
-                        log.info("built ANN index v%s (%d rows) in %.1fs", snap.version, snap.n,
-                                 time.perf_counter() - t0)
-                        ann.save(path)
-                        ann = AnnIndex.load(path, snap.n, d) or ann  # the mapped copy, shared
+                        ann = self._make_ann(snap, path)
+                        loaded = AnnIndex.load(path, snap.n, d)  # the mapped copy, shared
+                        if loaded is not None:
+                            loaded.how = ann.how
+                            ann = loaded
             except OSError as exc:
                 log.warning("cannot cache the ANN index under %s (%s); building it in memory", self._cache, exc)
                 ann = AnnIndex.build(snap.vectors_set)
             snap.ann = ann
             return ann
+
+    def _make_ann(self, snap: _Snapshot, path: Path) -> AnnIndex:
+        """Make, save and describe (``ann-v<version>.json``) the ANN index of ``snap``, reusing the newest earlier
+        version's index when it can:
+
+        * ``extended``: the earlier version's rows are this version's first rows, unchanged (same ids in the same
+          order, same vector fingerprints): its index is copied and only the new rows are added (an ingest that
+          appends photos; seconds at 1M instead of ~80 s);
+        * ``refilled``: rows changed, but the earlier training still fits (same width, at most twice the rows it
+          was trained on): its lists are emptied and every row is added again, without k-means (~30 s at 1M);
+        * ``built``: trained and filled from scratch (``AnnIndex.build``).
+
+        Row fingerprints (``ann-v<version>.fp.npy``, (n,) float64) are each row's product with one fixed random
+        vector: a row whose vector changed gets another fingerprint."""
+        import faiss
+
+        t0 = time.perf_counter()
+        vectors = snap.vectors_set
+        fp = _fingerprints(vectors.matrix)
+        digest = _ids_digest(snap.ids)
+        prev = self._previous_ann(snap.version, vectors.matrix.shape[1])
+        trained_n = snap.n
+        ann = None
+        if prev is not None and snap.n <= 2 * prev["trained_n"]:
+            index = faiss.read_index(str(prev["path"]))  # an in-memory copy (a mapped index cannot grow)
+            m = prev["n"]
+            trained_n = prev["trained_n"]
+            if (m <= snap.n and _ids_digest(snap.ids[:m]) == prev["ids"]
+                    and np.array_equal(np.load(prev["fp"]), fp[:m])):
+                how, start = "extended", m
+            else:
+                how, start = "refilled", 0
+                index.reset()
+            for at in range(start, snap.n, 65536):
+                index.add(np.ascontiguousarray(vectors.matrix[at:min(snap.n, at + 65536)]))
+            ann = AnnIndex(index, snap.n, how=how)
+        if ann is None:
+            ann = AnnIndex.build(vectors)
+        ann.save(path)
+        fp_path = path.with_name(f"ann-v{snap.version}.fp.npy")
+        tmp = fp_path.with_name(f"{fp_path.name}.{os.getpid()}.tmp.npy")
+        np.save(tmp, fp)
+        os.replace(tmp, fp_path)
+        path.with_suffix(".json").write_text(json.dumps({"n": snap.n, "d": vectors.matrix.shape[1], "ids": digest,
+                                                         "trained_n": trained_n}))
+        self._prune_cache(snap.version, ("ann-v",))
+        log.info("ANN index v%s (%d rows): %s in %.1fs", snap.version, snap.n, ann.how, time.perf_counter() - t0)
+        return ann
+
+    def _previous_ann(self, version: int, d: int) -> dict[str, Any] | None:
+        """The newest cached ANN index of a version before ``version`` with width ``d``: its meta (``n``, ``ids``
+        digest, ``trained_n``) plus ``path`` and ``fp`` (fingerprint file), or None."""
+        found = []
+        for p in self._cache.glob("ann-v*.json"):
+            v = _cache_version(p.name)
+            if v is not None and v < version:
+                found.append((v, p))
+        for v, p in sorted(found, reverse=True):
+            try:
+                meta = json.loads(p.read_text())
+            except (OSError, ValueError):
+                continue
+            index, fp = p.with_suffix(".faiss"), p.with_name(f"ann-v{v}.fp.npy")
+            if meta.get("d") == d and index.exists() and fp.exists():
+                return {**meta, "path": index, "fp": fp}
+        return None
 
     def prepare(self) -> None:
         """Load the snapshot and, when the store is large enough for the ANN path, its index, now rather than on
