@@ -333,11 +333,17 @@ def run_size(n: int, workdir: Path, n_queries: int, n_e2e: int, models, log) -> 
     snap = store.snapshot()
     ann_used = bool(store.ann_min_docs) and n >= store.ann_min_docs
     log(f"N={n}: snapshot + indexes ready in {prepare_s:.1f}s (ANN {'on' if ann_used else 'off'})")
+    t0 = time.perf_counter()
+    for field in F.TextMatch("x").fields:  # the word indexes of the text scenario, built once per snapshot
+        snap.postings(field)
+    words_s = time.perf_counter() - t0
+    log(f"N={n}: word indexes of {F.TextMatch('x').fields} built in {words_s:.1f}s")
     C = np.ascontiguousarray(snap.vectors_set.field("clip_vec"))
     T = np.ascontiguousarray(snap.vectors_set.field("capmeta_vec"))
     w = F.Weights()
     queries = [life.query(k) for k in range(n_queries)]
-    out: dict = {"n": n, "build_s": build_s, "prepare_s": prepare_s, "ann": ann_used, "scenarios": {}}
+    out: dict = {"n": n, "build_s": build_s, "prepare_s": prepare_s, "words_s": words_s, "ann": ann_used,
+                 "scenarios": {}}
     for name, (clauses, _) in SCENARIOS.items():
         rows = np.flatnonzero(store._mask(snap, clauses)) if clauses else None
         floor_t, store_t, recalls = [], [], []
@@ -400,6 +406,37 @@ def run_size(n: int, workdir: Path, n_queries: int, n_e2e: int, models, log) -> 
     return out
 
 
+def after_write(path: Path, n: int, added: int, log) -> dict:
+    """Append ``added`` new images to the store of size ``n`` (it then holds n + added rows: the next run rebuilds
+    it) and time, in a fresh store object as a serving process would: reloading the snapshot (scalar columns and
+    vector matrix of the new version), bringing the ANN index up to date (extended from the previous version's),
+    and the first query after the write."""
+    from lifeseeker.engine.store.lance import LanceStore
+
+    store = LanceStore(f"lance://{path}", ann_min_docs=1)
+    store.prepare()  # the current version's index exists (made by the run before)
+    life = Lifelog(n + added)
+    t0 = time.perf_counter()
+    store.append_arrow(life.table(n, n + added))
+    write_s = time.perf_counter() - t0
+    serving = LanceStore(f"lance://{path}", ann_min_docs=1)
+    t0 = time.perf_counter()
+    snap = serving.snapshot()
+    reload_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    ann = serving._ann(snap)
+    ann_s = time.perf_counter() - t0
+    q1, q2 = life.query(1)
+    t0 = time.perf_counter()
+    serving.search(VectorQuery(q1, q2, F.Weights()), limit=100)
+    first_s = time.perf_counter() - t0
+    out = {"n": n, "added": added, "write_s": write_s, "reload_s": reload_s, "ann_s": ann_s, "ann_how": ann.how,
+           "first_query_ms": 1000 * first_s, "when": f"{datetime.now():%Y-%m-%d %H:%M}"}
+    log(f"after a write of {added} rows to N={n}: reload {reload_s:.1f}s, ANN {ann.how} in {ann_s:.1f}s, "
+        f"first query {1000 * first_s:.0f} ms")
+    return out
+
+
 def gunicorn_memory(path: Path, workers: int, log, preload: bool = False) -> dict:
     """Summed RSS and PSS (MiB) of a gunicorn master + ``workers`` serving ``path`` after each worker answered
     searches (concurrent requests so that every worker serves)."""
@@ -451,9 +488,9 @@ def gunicorn_memory(path: Path, workers: int, log, preload: bool = False) -> dic
             proc.kill()
 
 
-def ann_sweep(path: Path, n: int, log, n_queries: int = 20) -> None:
-    """Print recall@100 (vs exact) and latency of ANN candidates + exact rescoring for a grid of (candidates per
-    field, lists probed) on the store of size ``n`` (the table in BENCHMARKS.md, "ANN parameters at 1M")."""
+def ann_sweep(path: Path, n: int, log, n_queries: int = 20) -> list[dict]:
+    """Recall@100 (vs exact) and latency of ANN candidates + exact rescoring for a grid of (candidates, lists
+    probed) on the store of size ``n``: one row per setting (the table "ANN parameters" in BENCHMARKS.md)."""
     from lifeseeker.engine.store.lance import LanceStore
 
     store = LanceStore(f"lance://{path}", ann_min_docs=1)
@@ -466,8 +503,9 @@ def ann_sweep(path: Path, n: int, log, n_queries: int = 20) -> None:
         sc = vs.scores(fq)
         exact.append((fq, set(np.argpartition(-sc, 100)[:100].tolist())))
     nlist = ann.nlist
-    for cands, probe in [(1000, nlist // 32), (1000, nlist // 16), (1000, nlist // 8), (2000, nlist // 16),
-                         (2000, nlist // 8)]:
+    rows = []
+    for cands, probe in [(500, nlist // 16), (1000, nlist // 16), (500, nlist // 8), (1000, nlist // 8),
+                         (2000, nlist // 8), (1000, nlist // 4)]:
         rec, times = [], []
         for fq, want in exact:
             a = time.perf_counter()
@@ -476,8 +514,12 @@ def ann_sweep(path: Path, n: int, log, n_queries: int = 20) -> None:
             got = cand[np.argsort(-sc)[:100]]
             times.append(time.perf_counter() - a)
             rec.append(len(set(got.tolist()) & want) / 100)
+        rows.append({"n": n, "candidates": cands, "nprobe": probe, "nlist": nlist, "recall100": float(np.mean(rec)),
+                     "recall100_min": min(rec), "p50_ms": 1000 * statistics.median(times),
+                     "when": f"{datetime.now():%Y-%m-%d %H:%M}", "load": os.getloadavg()[0]})
         log(f"candidates {cands}, lists probed {probe}/{nlist}: recall@100 {np.mean(rec):.3f} "
             f"(min {min(rec):.2f}), p50 {1000 * statistics.median(times):.1f} ms")
+    return rows
 
 
 # --- report --------------------------------------------------------------------------------------------------------
@@ -497,12 +539,22 @@ def machine() -> dict:
             "numpy": np.__version__, "load": os.getloadavg()}
 
 
-def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, end_load, args) -> None:
+def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, end_load, args,
+                 extra: dict | None = None) -> None:
+    """Write BENCHMARKS.md: tables from ``results`` (per N), ``gun`` (gunicorn memory) and ``extra``
+    (``runs``: the commands merged into it, ``ann_sweep`` and ``after_write`` rows), and all of it as JSON."""
     import faiss
 
     L = []
     L.append("# Benchmarks\n")
+    extra = extra or {}
     L.append(f"Written by `python bench/search.py {' '.join(sys.argv[1:])}` on {datetime.now():%Y-%m-%d %H:%M}.\n")
+    if len(extra.get("runs", [])) > 1:
+        L.append("Merged from these runs (`--merge`; 1-min load average at start and end):\n")
+        for run in extra["runs"]:
+            L.append(f"- {run['when']}: `python bench/search.py {run['args']}` (load {run['load'][0]:.1f} -> "
+                     f"{run['load'][1]:.1f})")
+        L.append("")
     L.append(f"**Machine:** {start['cores']} cores ({start['cpu']}), {start['ram_gib']:.1f} GiB RAM, shared with "
              f"other developers' test runs; load average (1/5/15 min) at start "
              f"{'/'.join(f'{x:.2f}' for x in start['load'])}, at end {'/'.join(f'{x:.2f}' for x in end_load)}. "
@@ -528,14 +580,35 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
                      f"{s['recall100']:.3f} ({s['recall100_min']:.2f}) |")
     L.append("\nReading the ratios: the floor is given the filter's rows for free, while the store compiles the "
              "filter every query and fetches the 100 hit documents, so on small passing sets (`selective`, `text`) "
-             "fixed costs dominate the ratio; `text` pays a full-text scan of three text columns. Where many rows "
+             "fixed costs dominate the ratio; `text` looks its word up in the snapshot's word index (built once "
+             "per table version, time in the memory table below). Where many rows "
              "pass (`none`, `broad`) the store reads each row once from one fused `[clip | capmeta]` matrix and, "
              "from 30 % passing, scores every row and picks (no gather copy), which is why it can beat the naive "
              "floor. On this shared 2-core machine OpenBLAS's two-thread GEMV stalls on small inputs when the cores "
              "are busy (a 1024 x 896 block: 0.1 ms on one thread, ~40 ms on two), so the store computes products "
              "under ~18k rows with single-threaded `einsum`; the floor keeps numpy's defaults. ANN rows: candidates "
-             "from faiss IVF (2*sqrt(n) lists, 8-bit codes, an eighth of the lists probed, x 1/selectivity under a "
-             "filter) per field, union rescored exactly.\n")
+             "from one faiss IVF index over the fused rows (2*sqrt(n) lists, 8-bit codes, an eighth of the lists "
+             "probed, x 1/selectivity under a filter; the query is `[0.7 q_clip | 0.3 q_tat]`, so the index ranks by "
+             "the fused score itself), rescored exactly.\n")
+    if extra.get("ann_sweep"):
+        sweep = extra["ann_sweep"]
+        L.append(f"\n## ANN parameters (`--ann-sweep {sweep[0]['n']}`, {sweep[0]['when']}, 1-min load "
+                 f"{sweep[0]['load']:.1f}; candidate search + exact rescoring only)\n")
+        L.append("| candidates | lists probed | recall@100 mean (min) | p50 ms |")
+        L.append("|---:|---:|---:|---:|")
+        for r in sweep:
+            L.append(f"| {r['candidates']} | {r['nprobe']} of {r['nlist']} | {r['recall100']:.3f} "
+                     f"({r['recall100_min']:.2f}) | {r['p50_ms']:.1f} |")
+    if extra.get("after_write"):
+        L.append("\n## After a write (`--after-write N`: append new images, then a fresh store object serves)\n")
+        L.append("| N | rows added | measured at | write s | snapshot reload s | ANN index | ANN s | first query ms |")
+        L.append("|---:|---:|---|---:|---:|---|---:|---:|")
+        for r in extra["after_write"]:
+            L.append(f"| {r['n']:,} | {r['added']:,} | {r['when']} | {r['write_s']:.1f} | {r['reload_s']:.1f} | "
+                     f"{r['ann_how']} | {r['ann_s']:.1f} | {r['first_query_ms']:.0f} |")
+        L.append("\nThe reload reads the new version's scalar columns and vectors from LanceDB and writes their "
+                 "cache files; `extended` = the previous version's index copied and only the new rows added "
+                 "(`LanceStore._make_ann`).\n")
     L.append("\n## End to end: `GET /api/search?limit=100` (Flask test client, query encoding included)\n")
     L.append("| N | " + " | ".join(f"{k} p50 / p95 ms" for k in SCENARIOS) + " |")
     L.append("|---|" + "---:|" * len(SCENARIOS))
@@ -544,14 +617,15 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
                                                    for k in SCENARIOS) + " |")
     L.append("\n## Memory, disk, start-up\n")
     L.append("| N | measured at | 1-min load start / end | bench process RSS MiB (PSS) | table B/doc | "
-             "vector + ANN cache B/doc | snapshot + index load s | cold start s | store build s |")
-    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|")
+             "column + vector + ANN cache B/doc | snapshot + index load s | word index build s | cold start s | "
+             "store build s |")
+    L.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         built = f"{r['build_s']:.0f}" if r["build_s"] else "reused"
         load = "/".join(f"{x:.1f}" for x in r.get("load", []))
         L.append(f"| {r['n']:,} | {r.get('when', '')} | {load} | {r['rss_mb']:.0f} ({r['pss_mb']:.0f}) | "
                  f"{r['disk_table_b_per_doc']:.0f} | {r['disk_cache_b_per_doc']:.0f} | {r['prepare_s']:.1f} | "
-                 f"{r['cold_start_s']:.2f} | {built} |")
+                 f"{r.get('words_s', float('nan')):.1f} | {r['cold_start_s']:.2f} | {built} |")
     L.append("\nThe bench process RSS includes the floor's own copy of the vectors (freed before measuring) and the "
              "two models. Cold start = a new process opens the store and answers one query, with the store's files "
              "in the page cache (the cache of another machine would start colder).\n")
@@ -563,13 +637,15 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
             L.append(f"| {'yes' if g.get('preload') else 'no'} | {g['workers']} | {g['processes']} | "
                      f"{g['rss_mb']:.0f} | {g['pss_mb']:.0f} |")
         L.append("\nRSS counts a shared page once per process that maps it; PSS divides it among them, so summed "
-                 "PSS is the real memory cost. The vector matrix and ANN indexes are memory-mapped files under "
-                 "`<store>/.cache/`: every worker maps the same pages. Without `--preload` each worker loads its "
-                 "own models and scalar columns; with it the models are shared copy-on-write. Workers forked from "
+                 "PSS is the real memory cost. The scalar columns (Arrow IPC), the vector matrix and the ANN index "
+                 "are memory-mapped files under `<store>/.cache/`: every worker maps the same pages. Each worker "
+                 "still holds its own derived arrays (image ids, word indexes, encodings), and without `--preload` "
+                 "its own models; with it the models are shared copy-on-write. Workers forked from "
                  "a master that had opened the LanceDB table crashed (segfault in LanceDB's tokio runtime) or hung "
                  "in `lancedb.connect`, so the store now connects lazily, in the worker; torch's OpenMP pool hung "
                  "in `encode_text` in forked workers unless `OMP_NUM_THREADS=1` (set here for all runs).\n")
-    L.append("```json\n" + json.dumps({"results": results, "gunicorn": gun}, indent=1, default=float) + "\n```\n")
+    L.append("```json\n" + json.dumps({"results": results, "gunicorn": gun, **extra}, indent=1, default=float)
+             + "\n```\n")
     path.write_text("\n".join(L), encoding="utf-8")
 
 
@@ -586,7 +662,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gunicorn-only", type=int, metavar="N",
                     help="only measure gunicorn worker memory on the store of size N (merged into --out)")
     ap.add_argument("--preload", action="store_true", help="run gunicorn with --preload")
-    ap.add_argument("--ann-sweep", type=int, metavar="N", help="only print the ANN parameter sweep on store N")
+    ap.add_argument("--ann-sweep", type=int, metavar="N",
+                    help="only the ANN parameter sweep on the store of size N (merged into --out)")
+    ap.add_argument("--after-write", type=int, metavar="N",
+                    help="only: append 1 %% new images to the store of size N and time the reload, the ANN update "
+                         "and the first query (merged into --out; the store is rebuilt by the next run)")
     ap.add_argument("--merge", action="store_true",
                     help="keep the other sizes' rows (and the gunicorn rows, unless measured now) of --out")
     args = ap.parse_args(argv)
@@ -596,6 +676,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:  # one tiny store (or the smallest --sizes given), a few queries, no gunicorn
         sizes = [min(sizes)] if args.sizes != ap.get_default("sizes") else [600]
         args.queries, args.e2e, args.no_gunicorn = 3, 2, True
+    only = args.gunicorn_only or args.ann_sweep or args.after_write
+    if only:
+        args.merge = True
     start = machine()
     args.workdir.mkdir(parents=True, exist_ok=True)
 
@@ -603,36 +686,43 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{datetime.now():%H:%M:%S}] {msg}", flush=True)
 
     log(f"machine: {start}")
-    if args.ann_sweep:
-        ann_sweep(args.workdir / f"store-{args.ann_sweep}", args.ann_sweep, log)
-        return 0
-    models = None if args.gunicorn_only else bench_models()
-    results, kept_gun = [], []
-    if args.gunicorn_only:
-        sizes, args.merge = [args.gunicorn_only], True
+    results, gun, extra = [], [], {}
     if args.merge and args.out.exists():
         old = json.loads(args.out.read_text().split("```json\n", 1)[1].split("\n```", 1)[0])
-        results = [r for r in old["results"] if r["n"] not in sizes]
-        kept_gun = old.get("gunicorn", [])
+        results = [r for r in old.pop("results") if only or r["n"] not in sizes]
+        gun = old.pop("gunicorn", [])
+        extra = old
+    run = {"args": " ".join(sys.argv[1:] if argv is None else argv), "when": f"{datetime.now():%Y-%m-%d %H:%M}"}
+
+    def report() -> None:
+        earlier = [r for r in extra.get("runs", []) if (r["args"], r["when"]) != (run["args"], run["when"])]
+        extra["runs"] = earlier + [dict(run, load=[start["load"][0], os.getloadavg()[0]])]
+        write_report(args.out, results, gun, start, os.getloadavg(), args, extra)
+
     from lifeseeker.engine.store.lance import LanceStore
 
-    if args.gunicorn_only:
-        results = old["results"]
-    for n in ([] if args.gunicorn_only else sizes):
-        r = run_size(n, args.workdir, args.queries, args.e2e, models, log)
-        r["ann_min"] = LanceStore(f"lance://{args.workdir / f'store-{n}'}").ann_min_docs
-        results.append(r)
-        results.sort(key=lambda r: r["n"])
-        write_report(args.out, results, kept_gun, start, os.getloadavg(), args)  # partial results survive
-    gun = [g for g in kept_gun if g.get("preload", False) != args.preload] if not args.no_gunicorn else kept_gun
-    if not args.no_gunicorn:
-        n = max(sizes)
+    if args.ann_sweep:
+        extra["ann_sweep"] = ann_sweep(args.workdir / f"store-{args.ann_sweep}", args.ann_sweep, log)
+    if args.after_write:
+        n = args.after_write
+        extra["after_write"] = [r for r in extra.get("after_write", []) if r["n"] != n] + [
+            after_write(args.workdir / f"store-{n}", n, max(1, n // 100), log)]
+    if not only:
+        models = bench_models()
+        for n in sizes:
+            r = run_size(n, args.workdir, args.queries, args.e2e, models, log)
+            r["ann_min"] = LanceStore(f"lance://{args.workdir / f'store-{n}'}").ann_min_docs
+            results = sorted([x for x in results if x["n"] != n] + [r], key=lambda r: r["n"])
+            report()  # partial results survive
+    if args.gunicorn_only or (not only and not args.no_gunicorn):
+        n = args.gunicorn_only or max(sizes)
+        gun = [g for g in gun if g.get("preload", False) != args.preload]
         for workers in (1, 2):
             g = gunicorn_memory(args.workdir / f"store-{n}", workers, log, preload=args.preload)
             g["n"] = n
             gun.append(g)
             log(f"gunicorn {workers} worker(s): RSS {g['rss_mb']:.0f} MiB, PSS {g['pss_mb']:.0f} MiB")
-    write_report(args.out, results, gun, start, os.getloadavg(), args)
+    report()
     log(f"wrote {args.out}")
     return 0
 

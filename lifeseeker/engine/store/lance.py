@@ -539,13 +539,15 @@ def _vector_block(col: pa.Array, d: int) -> np.ndarray:
     return out
 
 
-def _fingerprints(matrix: np.ndarray, block: int = 65536) -> np.ndarray:
-    """(n,) float64: each row's product with one fixed random vector (seed 0), in float64 (a changed row changes
-    its fingerprint); computed in blocks so a memory-mapped matrix is read once without a full copy."""
-    r = np.random.default_rng(0).standard_normal(matrix.shape[1])
-    out = np.empty(matrix.shape[0], dtype=np.float64)
+def _fingerprints(matrix: np.ndarray, block: int = 8192) -> np.ndarray:
+    """(n,) uint64: a hash of each row's bytes (the float32 bit patterns as integers, times fixed random odd
+    multipliers, summed modulo 2**64: exact integer arithmetic, so the same row always gives the same value and a
+    changed row almost surely another). Computed in blocks so a memory-mapped matrix is read once."""
+    k = np.random.default_rng(0).integers(1, 2**63, size=matrix.shape[1], dtype=np.uint64) | np.uint64(1)
+    out = np.empty(matrix.shape[0], dtype=np.uint64)
     for at in range(0, matrix.shape[0], block):
-        out[at:at + block] = matrix[at:at + block].astype(np.float64) @ r
+        bits = np.ascontiguousarray(matrix[at:at + block]).view(np.uint32).astype(np.uint64)
+        out[at:at + block] = (bits * k).sum(axis=1, dtype=np.uint64)
     return out
 
 
@@ -1008,8 +1010,8 @@ class LanceStore:
           was trained on): its lists are emptied and every row is added again, without k-means (~30 s at 1M);
         * ``built``: trained and filled from scratch (``AnnIndex.build``).
 
-        Row fingerprints (``ann-v<version>.fp.npy``, (n,) float64) are each row's product with one fixed random
-        vector: a row whose vector changed gets another fingerprint."""
+        Row fingerprints (``ann-v<version>.fp.npy``, (n,) uint64, ``_fingerprints``) hash each row's bytes: a row
+        whose vector changed gets another fingerprint."""
         import faiss
 
         t0 = time.perf_counter()
