@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from .config import Settings
-from .errors import LifeseekerError
+from .engine.query.keyvalue import DEFAULT_RADIUS_KM
+from .errors import FilterError, LifeseekerError
 
 log = logging.getLogger("lifeseeker")
 
@@ -30,8 +31,8 @@ FILTER_OPTIONS = [
     ("--semantic", "semantic", "Semantic place names (comma list)."),
     ("--tag", "tag", "Tags (comma list; any matches)."),
     ("--collection", "collection", "Collections (comma list)."),
-    ("--near", "near", "LAT,LON for a radius filter."),
-    ("--radius-km", "radius_km", "Radius in km around --near (default 1)."),
+    ("--near", "near", f"LAT,LON for a radius filter (radius: --radius-km, default {DEFAULT_RADIUS_KM:g} km)."),
+    ("--radius-km", "radius_km", f"Radius in km around --near (default {DEFAULT_RADIUS_KM:g})."),
     ("--box", "box", "TOP,LEFT,BOTTOM,RIGHT geo box in degrees."),
     ("--text", "text", "Full-text words that must occur in OCR, caption or CapMeta."),
     ("--ocr", "ocr", "Full-text words that must occur in the OCR text."),
@@ -49,6 +50,43 @@ def filter_options(func):
         else:
             func = click.option(flag, key, default=None, help=help_text)(func)
     return func
+
+
+def usage_error(exc: FilterError, default_hint: str | None = None) -> click.UsageError:
+    """The click error for a bad argument: BadParameter naming the option when the message starts with a filter
+    key (``date_from: ...`` -> ``--date-from``) or ``default_hint`` is given, else UsageError (exit status 2)."""
+    msg = str(exc)
+    key = msg.split(":", 1)[0].strip()
+    flag = next((f for f, k, _ in FILTER_OPTIONS if k == key), None) or default_hint
+    return click.BadParameter(msg, param_hint=flag) if flag else click.UsageError(msg)
+
+
+def check_search_args(text: str, params: dict, weights: str | None, default_weights) -> tuple[list, object]:
+    """Validate a search's arguments before anything slow (store, models) starts, so that a usage error comes first
+    and alone: the filter options, ``--weights`` and the key:value terms typed in ``text``.
+
+    Returns:
+        (filter clauses, Weights).
+    Raises:
+        click.BadParameter / click.UsageError: naming the option or key and what was typed.
+    """
+    from .engine.filters import Weights, filters_from_params
+    from .engine.query.parse import parse_query
+
+    try:
+        filters = filters_from_params({k: v for k, v in params.items() if v})
+    except FilterError as exc:
+        raise usage_error(exc) from None
+    try:
+        w = Weights.parse(weights) if weights else default_weights
+    except FilterError as exc:
+        raise usage_error(exc, "--weights") from None
+    if text and text.strip():
+        try:
+            parse_query(text)
+        except FilterError as exc:
+            raise click.UsageError(str(exc)) from None
+    return filters, w
 
 
 def _settings(ctx: click.Context) -> Settings:
@@ -209,13 +247,15 @@ def ingest_lsc(ctx, images, metadata, concepts, gps, collection, **opts):
 @click.pass_context
 def search(ctx, query, limit, weights, as_json, **params):
     """Search with QUERY text and filter options; prints rank, score, both components, time, place, path."""
-    from .engine.filters import Weights, filters_from_params
     from .engine.search import SearchRequest, SearchService
 
     settings = _settings(ctx)
+    filters, w = check_search_args(query, params, weights, settings.weights)  # usage errors before any model loads
     try:
-        request = SearchRequest(text=query, filters=filters_from_params({k: v for k, v in params.items() if v}),
-                                weights=Weights.parse(weights) if weights else settings.weights, limit=limit)
+        request = SearchRequest(text=query, filters=filters, weights=w, limit=limit)
+    except FilterError as exc:
+        raise click.UsageError(str(exc)) from None
+    try:
         service = SearchService(_open_store(settings), _load_models(settings, for_ingest=False))
         response = service.search(request)
     except LifeseekerError as exc:
@@ -227,6 +267,8 @@ def search(ctx, query, limit, weights, as_json, **params):
                                "notices": response.notices, "hits": [hit_json(h) for h in response.hits]},
                               indent=1, ensure_ascii=False))
         return
+    for warning in (response.parsed.warnings if response.parsed is not None else ()):
+        click.echo(f"note: {warning}", err=True)
     click.echo(f"{len(response.hits)} of {response.total_filtered} matching documents "
                f"({response.took_ms:.0f} ms){'  [text-only]' if response.text_only else ''}")
     for rank, h in enumerate(response.hits, 1):

@@ -68,14 +68,13 @@ def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
     (VQA over the top images). Prints the answer, its confidence and type, and the evidence."""
     from dataclasses import replace
 
-    from .engine.filters import Weights, filters_from_params
+    from .cli import check_search_args
 
     settings = _settings(ctx)
     if vqa_model is not None:
         settings = replace(settings, vqa_model=vqa_model)
+    filters, w = check_search_args(question, params, weights, settings.weights)  # before any model loads
     try:
-        filters = filters_from_params({k: v for k, v in params.items() if v})
-        w = Weights.parse(weights) if weights else settings.weights
         answer = build_qa(settings).answer(question, filters, w)
     except LifeseekerError as exc:
         raise click.ClickException(str(exc)) from exc

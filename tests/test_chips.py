@@ -80,3 +80,22 @@ def test_page_shows_chips_with_remove_and_make_hard_links(client):
     hard = client.get("/", query_string={"q": "a walk in Arezzo on a Wednesday", "weekday": "Wed",
                                          "ignore": "weekdays"}).get_data(as_text=True)
     assert 'data-chip="weekdays"' not in hard and 'data-chip="city"' in hard
+
+
+def test_api_and_page_reject_unfinished_terms_and_notice_unknown_keys(client):
+    bad = client.get("/api/search", query_string={"q": 'street country:"Italy'})
+    assert bad.status_code == 400
+    assert bad.get_json()["error"].startswith("country: the closing quote \" is missing in 'country:\"Italy'")
+    empty = client.get("/api/search", query_string={"q": "street city:"})
+    assert empty.status_code == 400 and empty.get_json()["error"].startswith("city: empty value in 'city:'")
+    page = client.get("/", query_string={"q": 'street country:"Italy'})
+    assert page.status_code == 400 and "country: the closing quote" in page.get_data(as_text=True)
+
+    body = client.get("/api/search", query_string={"q": "street foo:bar"}).get_json()
+    notice = "foo:bar is not a filter; searched as text. Known keys: after, before, box, city"
+    assert [n for n in body["notices"] if n.startswith(notice)] == body["parsed"]["warnings"]
+    assert len(body["parsed"]["warnings"]) == 1
+    html = client.get("/", query_string={"q": "street foo:bar"}).get_data(as_text=True)
+    assert '<p class="notice" role="status">foo:bar is not a filter; searched as text.' in html
+    clock = client.get("/api/search", query_string={"q": "street at 10:30 http://x.org/a:b"}).get_json()
+    assert clock["parsed"]["warnings"] == [] and not any("not a filter" in n for n in clock["notices"])

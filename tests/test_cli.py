@@ -89,3 +89,41 @@ def test_repeated_filter_options_mean_any_of_them(cli_store):
     rep = CliRunner().invoke(cli, ["search", "", "--country", "Italy", "--country", "Spain", "--json"], env=env)
     a, b = (json.loads(r.output[r.output.index("{"):]) for r in (one, rep))
     assert a["total_filtered"] == b["total_filtered"] == 11  # 9 Arezzo + 2 Madrid photos
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["search", "--date-from", "banana", "x"],
+     "Error: Invalid value for --date-from: date_from: expected a date YYYY-MM-DD, got 'banana'"),
+    (["search", "--weights", "1", "x"], "Error: Invalid value for --weights: weights:"),
+    (["search", 'street country:"Italy'],
+     "Error: country: the closing quote \" is missing in 'country:\"Italy'"),
+    (["search", "street city:"], "Error: city: empty value in 'city:'"),
+    (["ask", "--date-from", "banana", "When was I in Arezzo?"], "Invalid value for --date-from: date_from:"),
+    (["ask", 'When was I in country:"Italy?'], "Error: country: the closing quote"),
+])
+def test_usage_errors_come_first_and_alone_before_any_model_loads(tmp_path, monkeypatch, args, needle):
+    import lifeseeker.models
+
+    def no_loading(*a, **k):
+        raise AssertionError("models must not load before the arguments are checked")
+
+    monkeypatch.setattr(lifeseeker.models, "load_models", no_loading)
+    env = {"LIFESEEKER_STORE": f"lance://{tmp_path / 's'}", "LIFESEEKER_CLIP_MODEL": "ViT-B-16"}
+    r = CliRunner().invoke(cli, args, env=env)
+    assert r.exit_code == 2, r.output  # click's usage-error status
+    assert needle in r.output
+    assert "warning" not in r.output.lower() and "CLIP" not in r.output and "Traceback" not in r.output
+
+
+def test_search_notes_a_word_colon_value_that_is_not_a_filter(cli_store):
+    env, _, _ = cli_store
+    r = CliRunner().invoke(cli, ["search", "street foo:bar"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "note: foo:bar is not a filter; searched as text. Known keys: after, before" in r.stderr
+
+
+def test_help_states_the_default_near_radius():
+    r = CliRunner().invoke(cli, ["search", "--help"], terminal_width=200)
+    text = " ".join(r.output.split())
+    assert "LAT,LON for a radius filter (radius: --radius-km, default 1 km)" in text
+    assert "Radius in km around --near (default 1)" in text

@@ -242,3 +242,54 @@ def test_page_escapes_suggestions_places_and_context_data(tmp_path, tiny_models)
     assert "<script>alert" not in html and "<b>bold" not in html
     assert "Was there a &lt;script&gt;alert(1)&lt;/script&gt;?" in html
     assert '<span class="place">&lt;script&gt;' in html
+
+
+@pytest.fixture(scope="module")
+def comma_app(tmp_path_factory, tiny_models):
+    """A store whose image ids contain commas (file paths may), next to plain ids."""
+    tmp = tmp_path_factory.mktemp("comma")
+    store = open_store(f"lance://{tmp / 'store'}")
+    store.ensure_schema(tiny_models.dims())
+    rng = np.random.default_rng(0)
+    store.upsert([{"image_id": i, "collection": "c", "path": i, "local_time": datetime(2020, 1, 1, 8, k),
+                   "capmeta_vec": rng.standard_normal(384).astype(np.float32)}
+                  for k, i in enumerate(["x,1.jpg", "x", "1.jpg", "y.jpg", "z.jpg"])])
+    return create_app(Settings(store=store.url, cache_dir=str(tmp / "cache"), rerank="off"), store=store,
+                      models=tiny_models)
+
+
+def test_mark_ids_keep_an_id_with_a_comma_whole_and_split_other_comma_lists(comma_app):
+    from lifeseeker.engine.feedback import parse_ids
+    from lifeseeker.webui.api import mark_ids
+    from werkzeug.datastructures import MultiDict
+
+    store = comma_app.extensions["lifeseeker"].store
+    args = MultiDict([("relevant", "x,1.jpg"), ("relevant", "y.jpg,z.jpg"), ("relevant", "y.jpg")])
+    assert mark_ids(args, "relevant", store) == ("x,1.jpg", "y.jpg", "z.jpg")
+    assert mark_ids(args, "relevant") == ("x", "1.jpg", "y.jpg", "z.jpg")  # no store: every value is a comma list
+    assert parse_ids(["a,b", "c"], "relevant", known=lambda ids: {"a,b"}) == ("a,b", "c")
+    assert parse_ids("a,b", "relevant", known=lambda ids: set()) == ("a", "b")
+
+
+def test_relevant_ids_with_commas_work_and_unknown_marks_are_404_like_like(comma_app):
+    client = comma_app.test_client()
+    one = client.get("/api/search", query_string=[("q", "x"), ("relevant", "x,1.jpg")])
+    assert one.status_code == 200 and one.get_json()["feedback"] is True
+    both = client.get("/api/search", query_string=[("q", "x"), ("relevant", "x,1.jpg"), ("relevant", "y.jpg")])
+    assert both.status_code == 200
+    listed = client.get("/api/search", query_string={"q": "x", "relevant": "y.jpg,z.jpg", "irrelevant": "x"})
+    assert listed.status_code == 200 and listed.get_json()["feedback"] is True
+
+    ghosts = [f"ghost{n}.jpg" for n in range(7)]
+    r = client.get("/api/search", query_string=[("q", "x"), ("relevant", "y.jpg")] + [("relevant", g) for g in ghosts])
+    assert r.status_code == 404
+    assert r.get_json() == {"error": "relevant: no image 'ghost0.jpg', 'ghost1.jpg', 'ghost2.jpg', 'ghost3.jpg', "
+                                     "'ghost4.jpg' (and 2 more)"}
+    r = client.get("/api/search", query_string={"q": "x", "irrelevant": "nope.jpg,y.jpg"})
+    assert r.status_code == 404 and r.get_json() == {"error": "irrelevant: no image 'nope.jpg'"}
+    r = client.get("/api/suggest", query_string={"relevant": "nope.jpg"})
+    assert r.status_code == 404 and r.get_json() == {"error": "relevant: no image 'nope.jpg'"}
+    assert client.get("/api/search", query_string={"like": "nope.jpg"}).get_json() == {
+        "error": "like: no image 'nope.jpg'"}
+    page = client.get("/", query_string={"q": "x", "relevant": "nope.jpg"})
+    assert page.status_code == 400 and "relevant: no image &#39;nope.jpg&#39;" in page.get_data(as_text=True)

@@ -103,3 +103,63 @@ def test_repeated_key_value_terms_on_one_field_mean_any_of_them():
 
     clauses, _ = extract_filters("street city:Arezzo city:Florence country:Italy")
     assert clauses == [Terms("city", ("Arezzo", "Florence")), Terms("country", ("Italy",))]
+
+
+@pytest.mark.parametrize("text, key, fragment", [
+    ('street country:"Italy', "country", "closing quote \" is missing in 'country:\"Italy'"),
+    ("street tag:'laptop on desk", "tag", "closing quote ' is missing in \"tag:'laptop on desk\""),
+    ("street city:\u201cDublin", "city", "closing quote \u201d is missing"),
+])
+def test_unterminated_quote_is_an_error_naming_the_key(text, key, fragment):
+    with pytest.raises(FilterError) as err:
+        parse_query(text)
+    msg = str(err.value)
+    assert msg.startswith(f"{key}: the closing quote"), msg
+    assert fragment in msg, msg
+
+
+@pytest.mark.parametrize("text, key", [("red car city:", "city"), ("red car country: ", "country")])
+def test_known_key_with_nothing_after_it_is_an_error_naming_the_key(text, key):
+    with pytest.raises(FilterError) as err:
+        parse_query(text)
+    msg = str(err.value)
+    assert msg.startswith(f"{key}: empty value"), msg
+    assert f"e.g. {key}:VALUE" in msg
+
+
+@pytest.mark.parametrize("text, notice", [
+    ("red car city: Dublin", "city: is followed by a space, so it is not a filter; searched as text "
+                             "(write city:Dublin to filter)"),
+    ("a sunny day: walking by the sea", "day: is followed by a space"),
+])
+def test_known_key_followed_by_a_space_and_words_is_prose_with_a_notice(text, notice):
+    notices: list[str] = []
+    clauses, spans = extract_filters(text, notices=notices)
+    assert clauses == [] and spans == []
+    assert len(notices) == 1 and notices[0].startswith(notice), notices
+
+
+def test_unknown_identifier_key_stays_text_with_a_notice():
+    p = parse_query("street foo:bar in Arezzo")
+    assert p.filters == ()
+    assert "foo:bar" in p.text  # still searched as text
+    assert len(p.warnings) == 1
+    assert p.warnings[0].startswith("foo:bar is not a filter; searched as text. Known keys: after, before, box, city")
+    assert p.to_dict()["warnings"] == list(p.warnings)
+    notices: list[str] = []
+    assert extract_filters("foo:bar", notices=notices) == ([], [])
+    assert notices == [p.warnings[0]]
+
+
+@pytest.mark.parametrize("text", [
+    "meeting at 10:30", "train at 9:05 to 10:45", "see http://example.com/a:b", "https://x.org/path?q=a:b",
+    "mailto:someone@example.com", "note: buy milk", "Warning: wet floor", "ratio 3:2",
+])
+def test_clock_times_urls_and_prose_colons_are_untouched_and_not_noticed(text):
+    p = parse_query(text)
+    assert (p.filters, p.warnings, p.text) == ((), (), text)
+
+
+def test_a_colon_inside_a_quoted_value_is_part_of_the_value():
+    p = parse_query('sign ocr:"exit: now"')
+    assert (p.filters, p.warnings, p.text) == ((F.TextMatch("exit: now", ("ocr_text",)),), (), "sign")

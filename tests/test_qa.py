@@ -97,6 +97,36 @@ def test_counting_something_that_never_happened_is_never(qa):
     assert a.value == 0 and a.answer == "never (0 times)" and a.events == []
 
 
+@pytest.mark.parametrize("question,where,expect", [
+    ("How many photos did I take in Italy?", lambda d: d["country"] == "Italy", 0),
+    ("How many photos did I take in Thailand?", lambda d: d["country"] == "Thailand", 15),
+    ("How many pictures did I take in Spain in 2019?",
+     lambda d: d["country"] == "Spain" and d["local_time"].year == 2019, 15),
+    ("How many images were taken in May 2018?",
+     lambda d: (d["local_time"].year, d["local_time"].month) == (2018, 5), None),
+    ("How many photos did I take in May?", lambda d: d["local_time"].month == 5, None),  # month checked per photo
+])
+def test_how_many_photos_is_a_metadata_count_without_vqa(qa, question, where, expect):
+    from .test_qa_synth import lifelog_docs
+
+    n = sum(1 for d in lifelog_docs() if where(d))
+    assert expect is None or n == expect
+    a = qa.answer(question)  # the fixture has no VQA model: a visual route would answer None
+    assert (a.answer_type, a.kind, a.value, a.confidence) == ("counting", "photos", n, 1.0)
+    assert a.answer == f"{n} photo{'s' if n != 1 else ''}"
+    assert not any("VQA" in x for x in a.notices)
+    if n:
+        assert sum(int(e.answer.split()[0]) for e in a.events) == n or len(a.events) == 10
+
+
+def test_how_many_photos_routing_keeps_content_counts_visual():
+    assert route("How many photos did I take in Italy?").kind == "photos"
+    assert route("how many pictures have we taken in Dublin").kind == "photos"
+    r = route("How many photos of dogs did I take in Italy?")  # something in view: still VQA counting
+    assert (r.answer_type, r.kind) == ("visual", "count")
+    assert route("How many times did I go to Italy in 2019?").kind == "trips"
+
+
 def test_counting_different_airports_counts_distinct_places(qa):
     a = qa.answer("How many different airports did I go to in May 2019?")
     assert (a.kind, a.value) == ("places", 3)

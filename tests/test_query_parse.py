@@ -176,3 +176,32 @@ def test_cli_parse_and_eval(tmp_path):
     assert res["types"]["months"] == {"tp": 1, "fp": 0, "fn": 1, "precision": 1.0, "recall": 0.5}
     r = CliRunner().invoke(eval_parse_cmd, [str(f)])
     assert "1/2 exact" in r.output and "months" in r.output
+
+
+def test_cli_parse_reports_unfinished_terms_as_usage_errors_and_notes_non_filters():
+    from click.testing import CliRunner
+
+    from lifeseeker.cli_query import parse_cmd
+
+    r = CliRunner().invoke(parse_cmd, ['street country:"Italy'])
+    assert r.exit_code == 2 and "Error: country: the closing quote \" is missing in 'country:\"Italy'" in r.output
+    r = CliRunner().invoke(parse_cmd, ["street", "city:"])
+    assert r.exit_code == 2 and "Error: city: empty value in 'city:'" in r.output
+    r = CliRunner().invoke(parse_cmd, ["street foo:bar at 10:30"])
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    assert [w.split(";")[0] for w in out["warnings"]] == ["foo:bar is not a filter"]
+    assert out["hours"] == [9, 12]  # the clock time is still understood (around 10:30)
+
+
+def test_default_near_radius_is_one_constant_everywhere():
+    from lifeseeker.engine.filters import filters_from_params
+    from lifeseeker.engine.query.keyvalue import DEFAULT_RADIUS_KM, build_filter
+    from lifeseeker.webui.openapi import filter_parameters
+
+    assert DEFAULT_RADIUS_KM == 1.0
+    assert filters_from_params({"near": "53.35,-6.26"})[0].radius_km == DEFAULT_RADIUS_KM
+    assert build_filter("near", "53.35,-6.26").radius_km == DEFAULT_RADIUS_KM
+    docs = {p["name"]: p["description"] for p in filter_parameters()}
+    assert "without a radius (here or in radius_km) the radius is 1 km" in docs["near"]
+    assert "(default 1 km)" in docs["radius_km"]

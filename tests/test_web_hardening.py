@@ -331,3 +331,24 @@ def test_request_bodies_over_8_mib_are_refused(world):
     assert c.post("/api/_echo_size", data=b"a" * 1024).get_json() == {"n": 1024}
     r = c.post("/api/_echo_size", data=b"a" * (8 * 1024 * 1024 + 1))
     assert r.status_code == 413 and "error" in r.get_json()
+
+
+@pytest.mark.parametrize("name", ["parse", "seq", "events", "rerank"])
+@pytest.mark.parametrize("value", ["banana", "2", "yes please"])
+def test_junk_in_a_0_1_parameter_is_a_400_naming_it_and_the_allowed_values(client, name, value):
+    r = client.get("/api/search", query_string={"q": "street", name: value})
+    assert r.status_code == 400
+    assert r.get_json() == {"error": f"{name}: expected 0 or 1 (or true/false, yes/no, on/off), got {value!r}"}
+
+
+def test_documented_0_1_spellings_keep_their_meaning(client):
+    def get(**params):
+        r = client.get("/api/search", query_string={"q": "a walk in Arezzo", **params})
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()
+
+    assert get(parse="0")["parsed"] is None and get(parse="FALSE")["parsed"] is None
+    assert get(parse="1")["parsed"]["places"] == ["Arezzo"] and get(parse="")["parsed"] is not None
+    assert get(events="0")["events"] == [] and get(events="off")["events"] == []
+    assert get(events="1")["events"] != []
+    assert get(rerank="0")["reranked_by"] is None

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -87,18 +87,43 @@ def rocchio(q: np.ndarray | None, relevant: Sequence[object], irrelevant: Sequen
     return out / norm if norm > 1e-8 else None
 
 
-def parse_ids(raw: str | Sequence[str] | None, name: str) -> tuple[str, ...]:
-    """Image ids from a comma list or repeated parameter, order kept, duplicates dropped.
+def parse_ids(raw: str | Sequence[str] | None, name: str,
+              known: Callable[[list[str]], set[str]] | None = None) -> tuple[str, ...]:
+    """Image ids of a repeated parameter (``relevant=a&relevant=b``, the primary form, one id per value: ids may
+    contain commas, being file paths) or of comma lists (``relevant=a,b``, a fallback), order kept, duplicates
+    dropped.
+
+    Args:
+        raw: one string or the repeated values.
+        name: the parameter's name, for messages.
+        known: ``ids -> the subset that exists in the store``; when given, a value that is itself a known id is
+            kept whole even when it contains commas, and only the other values are split on commas. Without it,
+            every value is split on commas.
 
     Raises:
         FilterError: more than ``MAX_MARKS`` ids (names ``name``)."""
     if not raw:
         return ()
     items = [raw] if isinstance(raw, str) else list(raw)
-    ids = tuple(dict.fromkeys(p.strip() for item in items for p in item.split(",") if p.strip()))
+    items = [str(i).strip() for i in items if str(i).strip()]
+    whole: set[str] = set()
+    if known is not None:
+        with_comma = [i for i in items if "," in i]
+        whole = set(known(with_comma)) if with_comma else set()
+    ids = tuple(dict.fromkeys(p for item in items
+                              for p in ([item] if item in whole else (x.strip() for x in item.split(",")))
+                              if p))
     if len(ids) > MAX_MARKS:
         raise FilterError(f"{name}: at most {MAX_MARKS} images, got {len(ids)}")
     return ids
 
 
-__all__ = ["Rocchio", "rocchio", "parse_ids", "MAX_MARKS"]
+def unknown_ids_message(name: str, missing: Sequence[str], limit: int = 5) -> str:
+    """``"relevant: no image 'a', 'b' (and 3 more)"``: the message of a 404 for ids not in the store, naming the
+    parameter and at most ``limit`` of the ids."""
+    shown = ", ".join(repr(i) for i in missing[:limit])
+    more = f" (and {len(missing) - limit} more)" if len(missing) > limit else ""
+    return f"{name}: no image {shown}{more}"
+
+
+__all__ = ["Rocchio", "rocchio", "parse_ids", "unknown_ids_message", "MAX_MARKS"]

@@ -12,7 +12,8 @@ Flow (ARCHITECTURE.md: ``search.py`` hands questions to ``qa.py``):
    location   place (semantic_name, else locality, else city), city, region,  the place fields of the best events
               country; ``relation`` after/before = the next/previous place    (``Store.neighbours`` for relations)
    counting   events ("how many times", "how often"), days, nights, places    distinct matching events, days or
-              ("how many different airports"), trips (going to a place)       places inside the constraints
+              ("how many different airports"), trips (going to a place),      places inside the constraints;
+              photos ("how many photos did I take in Italy")                  photos: the document count (no VQA)
    duration   span, days                                                      span of the best matching event;
                                                                               distinct matching days
    visual     object, colour, ocr, count (things in view)                     BLIP VQA over the top images of the
@@ -115,6 +116,12 @@ _COUNT_DAYS = r"\bhow\s+many\s+(?:different\s+)?(days|nights)\b"
 _COUNT_PLACES = r"\bhow\s+many\s+(?:different|distinct|separate)\b|\bhow\s+many\s+(?:\w+\s+)?(?:airports|shops|" \
                 r"stores|restaurants|places|cities|countries|towns|hotels|pubs|bars|cafes|museums|venues|" \
                 r"supermarkets|churches|stations)\b\s+(?:did|have|had|do)\b"
+# "how many photos did I take in Italy?": a count of documents inside the constraints (no content, no VQA); "how
+# many photos of dogs did I take" has content between and stays a count of things in view.
+_PHOTO = r"(?:photos?|photographs?|pictures?|pics|images?|shots|snaps|snapshots)"
+_COUNT_PHOTOS = rf"\bhow\s+many\s+{_PHOTO}\s+(?:(?:did|do|have|had)\s+(?:i|we)\s+(?:ever\s+)?" \
+                r"(?:take|taken|took|shoot|shot|snap|snapped|capture|captured|make|made)|" \
+                r"(?:were|was|are|is|have\s+been|had\s+been)\s+(?:there|taken|captured|shot|made))\b"
 _DURATION_DAYS = r"\bhow\s+many\s+(?:days|weeks|months)\b"
 _QUESTION_WORDS = frozenset(
     "how many much often frequently times time did do does i we me my was were is are have has had go went going "
@@ -181,6 +188,8 @@ def route(text: str, parsed=None) -> Route:
     if ptype == "duration":
         return Route("duration", "days" if re.search(_DURATION_DAYS, low) else "span", False, None, sentence, ptype)
     if ptype == "counting":
+        if re.search(_COUNT_PHOTOS, low):
+            return Route("counting", "photos", False, None, sentence, ptype)
         m = re.search(_COUNT_DAYS, low)
         if m:
             return Route("counting", m.group(1), False, None, sentence, ptype)
@@ -553,6 +562,8 @@ class QaService:
         ctx = _Ctx(self, question, parsed, r, vq, all_filters, notices)
         if r.answer_type == "counting" and r.kind == "trips":
             ans = ctx.trips()
+        elif r.answer_type == "counting" and r.kind == "photos":
+            ans = ctx.photos()
         else:
             ctx.fetch(self.config.count_limit if hard else self.config.limit, hard)
             ans = getattr(ctx, r.answer_type)()
@@ -755,6 +766,34 @@ class _Ctx:
             notes.append(f"Only the first {self.cfg.trip_limit} images were read; the count may be low.")
         ans = self.result(text, n, 1.0, events=evs, explanation=how)
         ans.notices = ans.notices + notes
+        return ans
+
+    def photos(self) -> Answer:
+        """"How many photos did I take in Italy?": the number of documents inside the hard filters and the parsed
+        place/time constraints (metadata only: no relevance cut, no VQA). Months without a year and hour ranges
+        are checked on the documents, read up to ``trip_limit``; otherwise the store counts."""
+        store = self.svc.search.store
+        needs_docs = bool(self.parsed.months or self.parsed.hour_ranges)
+        read = self.cfg.trip_limit if needs_docs else self.cfg.limit
+        docs = [h.doc for h in store.search(VectorQuery(None, None, self.vq.weights), self.filters, limit=read)]
+        truncated = len(docs) >= read
+        if needs_docs:
+            docs = [d for d in docs if inside_constraints(d, self.parsed)]
+            n = len(docs)
+        else:
+            n = store.count(self.filters)
+        per_day = Counter(d["local_time"].date() for d in docs if d.get("local_time"))
+        complete = needs_docs or not truncated
+        evs = [EvidenceEvent(day.isoformat(), 1.0, datetime.combine(day, datetime.min.time()),
+                             datetime.combine(day, datetime.max.time()), None, [],
+                             f"{c} photo{'s' if c != 1 else ''}" if complete else None)
+               for day, c in sorted(per_day.items())[:10]]
+        text = f"{n} photo{'s' if n != 1 else ''}"
+        how = ("documents inside the constraints (hard filters, parsed places and dates"
+               + (", months and hours checked per photo" if needs_docs else "") + "), counted from the metadata")
+        ans = self.result(text, n, 1.0, events=evs, explanation=how)
+        if needs_docs and truncated:
+            ans.notices = ans.notices + [f"Only the first {read} images were read; the count may be low."]
         return ans
 
     def _duration(self, loosen: float) -> tuple[float, Event | None, list[Hit]]:

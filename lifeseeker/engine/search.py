@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import FilterError
 from .dedup import DUP_COSINE, annotate_event
 from .events import DEFAULT_GAP_MINUTES, Event, group_events
-from .feedback import MAX_MARKS, Rocchio, rocchio
+from .feedback import MAX_MARKS, Rocchio, rocchio, unknown_ids_message
 from .filters import Filter, Weights
 from .rerank import RERANK_BLEND, RERANK_N, check_rerank_params, image_loader, rerank_hits
 from .sequence import DEFAULT_WITHIN_MINUTES, MAX_WITHIN_MINUTES, EventPair, pair_events
@@ -121,7 +121,8 @@ class SearchRequest:
 
 @dataclass
 class SearchResponse:
-    """Ranked ``hits`` with the ``notices`` the user should see (e.g. text-only mode) and timing in ms.
+    """Ranked ``hits`` with the ``notices`` the user should see (e.g. text-only mode, the query parser's warnings
+    such as "foo:bar is not a filter; searched as text") and timing in ms.
 
     Attributes (beyond the plain search):
         events: time events of the hits, best first, each with ``extra["groups"]`` (near-duplicate runs) and
@@ -222,7 +223,8 @@ class SearchService:
     def query_vectors(self, request: SearchRequest, visual: str | None = None) -> tuple[VectorQuery, bool]:
         """The vector query of ``request`` after image query, "more like this" and Rocchio; and whether feedback
         changed it (``visual``: the text for the CLIP encoder, default the request's text). Raises NotFound for an
-        unknown ``like`` id, UnsupportedQuery as ``encode_image``."""
+        unknown ``like`` id or unknown ``relevant`` / ``irrelevant`` ids (the message lists at most 5 of them),
+        UnsupportedQuery as ``encode_image``."""
         from ..errors import NotFound
 
         if request.image is not None:
@@ -238,6 +240,10 @@ class SearchService:
             return VectorQuery(vq.clip, vq.tat, request.weights), False
         marked = {d["image_id"]: d for d in self.store.get(list(request.relevant) + list(request.irrelevant),
                                                            with_vectors=True)}
+        for name, ids in (("relevant", request.relevant), ("irrelevant", request.irrelevant)):
+            missing = [i for i in ids if i not in marked]
+            if missing:
+                raise NotFound(unknown_ids_message(name, missing))
         rel = [marked[i] for i in request.relevant if i in marked]
         irr = [marked[i] for i in request.irrelevant if i in marked]
         q_clip = rocchio(vq.clip, [d.get("clip_vec") for d in rel], [d.get("clip_vec") for d in irr],
@@ -272,13 +278,15 @@ class SearchService:
         return events
 
     def search(self, request: SearchRequest) -> SearchResponse:
-        """Run ``request``. Raises StoreError when the store is unavailable, NotFound for an unknown ``like``
-        id, UnsupportedQuery (400) for an image query without CLIP."""
+        """Run ``request``. Raises StoreError when the store is unavailable, NotFound for an unknown ``like``,
+        ``relevant`` or ``irrelevant`` id, UnsupportedQuery (400) for an image query without CLIP."""
         from .query.chips import chips
 
         t0 = time.perf_counter()
         notices = self.notices
         request, visual, parsed = self.understand(request)
+        if parsed is not None:  # what the parser noticed ("foo:bar is not a filter ...") is shown with the rest
+            notices.extend(w for w in parsed.warnings if w not in notices)
         vq, fed = self.query_vectors(request, visual)
         rerank_text = "" if (request.image is not None or request.like) else request.text
         sequence = bool(request.then.strip())

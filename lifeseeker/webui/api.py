@@ -18,7 +18,7 @@ from flask import Blueprint, jsonify, request, url_for
 
 from ..engine.context import DEFAULT_CONTEXT_MINUTES, temporal_context
 from ..engine.events import Event
-from ..engine.feedback import Rocchio, parse_ids
+from ..engine.feedback import Rocchio, parse_ids, unknown_ids_message
 from ..engine.filters import Weights, filters_from_params
 from ..engine.query.chips import CHIP_FIELDS
 from ..engine.search import MAX_QUERY_PIXELS, SearchRequest, SearchResponse
@@ -31,6 +31,7 @@ bp = Blueprint("api", __name__)
 
 MAX_UPLOAD_BYTES = 8 * 1024 * 1024  # also the app's MAX_CONTENT_LENGTH (larger bodies get 413)
 FLAGS_OFF = ("0", "false", "no", "off")
+FLAGS_ON = ("1", "true", "yes", "on")
 
 
 @bp.record_once
@@ -67,14 +68,40 @@ def _num(args: Mapping[str, Any], name: str, conv=float, default=None):
     return v
 
 
-def _ids(args: Mapping[str, Any], name: str) -> tuple[str, ...]:
-    return parse_ids(args.getlist(name) if hasattr(args, "getlist") else args.get(name), name)
+def flag(args: Mapping[str, Any], name: str, default: bool | None) -> bool | None:
+    """A 0/1 parameter (``seq``, ``events``, ``rerank``, ``parse``): ``0``/``1`` as documented, ``false``/``true``,
+    ``no``/``yes``, ``off``/``on`` (any case) also accepted; absent or empty gives ``default``.
+
+    Raises:
+        FilterError: any other value; the message names the parameter, the allowed values and what was typed.
+    """
+    raw = args.get(name)
+    if raw is None or str(raw).strip() == "":
+        return default
+    v = str(raw).strip().lower()
+    if v in FLAGS_ON:
+        return True
+    if v in FLAGS_OFF:
+        return False
+    raise FilterError(f"{name}: expected 0 or 1 (or true/false, yes/no, on/off), got {raw!r}")
 
 
-def search_request(args: Mapping[str, Any], default_weights: Weights, *, image=None) -> SearchRequest:
+def mark_ids(args: Mapping[str, Any], name: str, store=None) -> tuple[str, ...]:
+    """Image ids of ``relevant`` / ``irrelevant``: one id per repeated parameter (``relevant=a&relevant=b``; ids
+    may contain commas); a value that is not itself an id in ``store`` is read as a comma list (``relevant=a,b``).
+    Without ``store`` every value is split on commas. Raises FilterError: more than MAX_MARKS ids."""
+    raw = args.getlist(name) if hasattr(args, "getlist") else args.get(name)
+    known = (lambda ids: {d["image_id"] for d in store.get(ids)}) if store is not None else None
+    return parse_ids(raw, name, known)
+
+
+def search_request(args: Mapping[str, Any], default_weights: Weights, *, image=None, store=None) -> SearchRequest:
     """A SearchRequest from query-string parameters. Raises FilterError naming the bad parameter.
 
-    Beyond the filters: ``relevant`` / ``irrelevant`` (image ids, comma lists or repeated), ``like`` (an image
+    ``store``: the open store, to tell an image id with commas from a comma list of ids (``mark_ids``).
+
+    Beyond the filters: ``relevant`` / ``irrelevant`` (image ids: repeated parameters, one id each; a value that is
+    not an id is read as a comma list), ``like`` (an image
     id), ``rocchio`` (``alpha,beta,gamma``), ``then`` (the B of "A then B") and ``within`` (``2h``, ``90``
     minutes, ``1d``); without ``then``, a ``q`` such as "A, then B within 2h" is split (``seq=0`` keeps it whole);
     ``events`` (0 = flat list), ``gap`` (event gap, minutes), ``dup`` (near-duplicate cosine), ``rerank`` (0/1),
@@ -89,7 +116,7 @@ def search_request(args: Mapping[str, Any], default_weights: Weights, *, image=N
     params = {k: args.getlist(k) if hasattr(args, "getlist") else args[k] for k in args}
     text, then = args.get("q", ""), (args.get("then") or "").strip()
     within = parse_within(args["within"]) if (args.get("within") or "").strip() else None
-    if not then and str(args.get("seq", "1")).lower() not in FLAGS_OFF:
+    if not then and flag(args, "seq", True):
         seq = parse_sequence(text)
         if seq is not None:
             text, then = seq.first, seq.second
@@ -103,8 +130,9 @@ def search_request(args: Mapping[str, Any], default_weights: Weights, *, image=N
             extra["rocchio"] = Rocchio(*(float(p) for p in parts))
         except ValueError:
             raise FilterError(f"rocchio: expected three numbers, got {args['rocchio']!r}") from None
-    if args.get("rerank") not in (None, ""):
-        extra["rerank"] = str(args["rerank"]).lower() not in FLAGS_OFF
+    rerank = flag(args, "rerank", None)
+    if rerank is not None:
+        extra["rerank"] = rerank
     for name, key, conv in (("gap", "gap_minutes", float), ("dup", "dup_threshold", float),
                             ("rerank_n", "rerank_n", int), ("rerank_blend", "rerank_blend", float)):
         v = _num(args, name, conv)
@@ -119,10 +147,12 @@ def search_request(args: Mapping[str, Any], default_weights: Weights, *, image=N
     if bad:
         raise FilterError(f"ignore: unknown constraint {bad[0]!r}; use one of {', '.join(CHIP_FIELDS)}")
     extra["ignore"] = ignore
-    extra["understand"] = str(args.get("parse", "1")).lower() not in FLAGS_OFF
+    extra["understand"] = flag(args, "parse", True)
+    events = flag(args, "events", True)
     return SearchRequest(text=text, filters=filters_from_params(params), weights=weights, limit=limit,
-                         relevant=_ids(args, "relevant"), irrelevant=_ids(args, "irrelevant"), like=like,
-                         image=image, then=then, events=str(args.get("events", "1")).lower() not in FLAGS_OFF,
+                         relevant=mark_ids(args, "relevant", store), irrelevant=mark_ids(args, "irrelevant", store),
+                         like=like,
+                         image=image, then=then, events=events,
                          **extra)
 
 
@@ -249,7 +279,7 @@ def search():
     from . import services
 
     svc = services()
-    req = search_request(request.args, svc.settings.weights)
+    req = search_request(request.args, svc.settings.weights, store=svc.store)
     return jsonify(response_json(req, svc.search.search(req)))
 
 
@@ -261,7 +291,7 @@ def search_image():
 
     svc = services()
     image = read_upload(request.files.get("image"))
-    req = search_request(request.args, svc.settings.weights, image=image)
+    req = search_request(request.args, svc.settings.weights, image=image, store=svc.store)
     return jsonify(response_json(req, svc.search.search(req)))
 
 
@@ -291,13 +321,18 @@ def context(image_id: str):
 
 @bp.get("/suggest")
 def suggestions():
-    """Suggestions from ``relevant`` image ids for query ``q``: ``{"suggestions": [{label, kind, params}]}``."""
+    """Suggestions from ``relevant`` image ids for query ``q``: ``{"suggestions": [{label, kind, params}]}``; 404
+    naming (at most 5 of) the unknown ids."""
     from . import services
 
-    ids = _ids(request.args, "relevant")
+    store = services().store
+    ids = mark_ids(request.args, "relevant", store)
     if not ids:
         raise FilterError("relevant: give at least one image id")
-    docs = services().store.get(list(ids))
+    docs = store.get(list(ids))
+    missing = [i for i in ids if i not in {d["image_id"] for d in docs}]
+    if missing:
+        raise NotFound(unknown_ids_message("relevant", missing))
     out = suggest(docs, request.args.get("q", ""))
     return jsonify(suggestions=[{"label": s.label, "kind": s.kind, "params": dict(s.params)} for s in out])
 

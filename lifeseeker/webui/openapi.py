@@ -16,6 +16,7 @@ from flask import Flask, jsonify
 from ..engine.context import MAX_CONTEXT_IMAGES, MAX_CONTEXT_MINUTES
 from ..engine.feedback import MAX_MARKS
 from ..engine.query.chips import CHIP_FIELDS
+from ..engine.query.keyvalue import DEFAULT_RADIUS_KM
 from ..engine.filters import TERM_PARAMS
 from ..engine.rerank import MAX_RERANK_N
 from ..engine.schema import load_schema
@@ -28,6 +29,10 @@ from .security import MAX_BODY_BYTES
 OPENAPI_VERSION = "3.1.0"
 MAX_QUERY_CHARS = 10_000  # SearchRequest refuses longer query text
 _NUM = r"-?[0-9]+(\.[0-9]+)?"
+_MARKS = (" Primary form: the parameter repeated, one id per value (relevant=a&relevant=b), since ids are file "
+          "paths and may contain commas. Fallback: a value that is not itself a stored id is read as a comma list "
+          "(relevant=a,b). 404 naming (at most 5 of) the ids not in the store.")
+_FLAG = " true/false, yes/no, on/off are also accepted; any other value is a 400 naming the parameter."
 
 _ES_JSON = {  # Elasticsearch field type -> JSON Schema of its value in the API (null when absent)
     "keyword": {"type": "string"},
@@ -83,27 +88,30 @@ def search_parameters() -> list[dict[str, Any]]:
         _param("weights", "W_IaT,W_TaT, each in [0, 10], not both 0 (default 0.7,0.3).",
                {"type": "string", "pattern": f"^{_NUM},{_NUM}$"}),
     ] + filter_parameters() + [
-        _param("relevant", f"Image ids marked relevant (comma list; at most {MAX_MARKS}): Rocchio feedback.",
+        _param("relevant", f"Image ids marked relevant (at most {MAX_MARKS}): Rocchio feedback." + _MARKS,
                {"type": "string"}),
-        _param("irrelevant", f"Image ids marked not relevant (comma list; at most {MAX_MARKS}).", {"type": "string"}),
-        _param("like", "An image id: more like this (its vectors are the query).", {"type": "string"}),
+        _param("irrelevant", f"Image ids marked not relevant (at most {MAX_MARKS})." + _MARKS, {"type": "string"}),
+        _param("like", "An image id: more like this (its vectors are the query); 404 when unknown.",
+               {"type": "string"}),
         _param("rocchio", "alpha,beta,gamma, each in [0, 10].",
                {"type": "string", "pattern": f"^{_NUM},{_NUM},{_NUM}$"}),
         _param("then", "The B of a sequence query \"A then B\".", {"type": "string", "maxLength": MAX_QUERY_CHARS}),
         _param("within", f"Sequence window: minutes or 2h, 45min, 1d; in (0, {MAX_WITHIN_MINUTES}] minutes.",
                {"type": "string"}),
-        _param("seq", "0 keeps a query with \"then\" whole (no sequence split).", {"type": "string",
-                                                                                    "enum": ["0", "1"]}),
-        _param("events", "0 = a flat list, no time events.", {"type": "string", "enum": ["0", "1"]}),
+        _param("seq", "0 keeps a query with \"then\" whole (no sequence split); default 1." + _FLAG,
+               {"type": "string", "enum": ["0", "1"]}),
+        _param("events", "0 = a flat list, no time events; default 1." + _FLAG,
+               {"type": "string", "enum": ["0", "1"]}),
         _param("gap", "Event gap in minutes, 0-1440.", {"type": "number", "minimum": 0, "maximum": 1440}),
         _param("dup", "Near-duplicate cosine in [-1, 1]; 1.01 turns collapsing off.",
                {"type": "number", "minimum": -1, "maximum": 1.01}),
-        _param("rerank", "1/0 forces the reranker on/off.", {"type": "string", "enum": ["0", "1"]}),
+        _param("rerank", "1/0 forces the reranker on/off; default: on when a reranker is loaded." + _FLAG,
+               {"type": "string", "enum": ["0", "1"]}),
         _param("rerank_n", f"Hits reranked, 1-{MAX_RERANK_N}.",
                {"type": "integer", "minimum": 1, "maximum": MAX_RERANK_N}),
         _param("rerank_blend", "Reranker blend in [0, 1].", {"type": "number", "minimum": 0, "maximum": 1}),
         _param("parse", "0 sends q to both encoders as typed (no query understanding: no soft boosts, no "
-               "key:value filters).", {"type": "string", "enum": ["0", "1"]}),
+               "key:value filters); default 1." + _FLAG, {"type": "string", "enum": ["0", "1"]}),
         _param("ignore", "Parsed constraints to drop (chip keys, comma list): " + ", ".join(CHIP_FIELDS) + ".",
                {"type": "string", "enum": list(CHIP_FIELDS)}),
     ]
@@ -127,9 +135,11 @@ def filter_parameters() -> list[dict[str, Any]]:
                              {"type": "string"}))
     params += [
         _param("near", "LAT,LON in degrees (lat in [-90, 90], lon in [-180, 180]) for a radius filter, "
-               "optionally LAT,LON,RADIUSkm (the key:value form).",
+               f"optionally LAT,LON,RADIUSkm (the key:value form); without a radius (here or in radius_km) the "
+               f"radius is {DEFAULT_RADIUS_KM:g} km.",
                {"type": "string", "pattern": f"^{_NUM},{_NUM}(,{_NUM}(km)?)?$"}),
-        _param("radius_km", "Radius around `near` in km, in (0, 20038] (default 1); needs `near`.",
+        _param("radius_km", f"Radius around `near` in km, in (0, 20038] (default {DEFAULT_RADIUS_KM:g} km); "
+               "needs `near`.",
                {"type": "number", "exclusiveMinimum": 0, "maximum": 20038}),
         _param("box", "TOP,LEFT,BOTTOM,RIGHT in degrees; bottom <= top; left > right crosses the antimeridian.",
                {"type": "string", "pattern": f"^{_NUM},{_NUM},{_NUM},{_NUM}$"}),
@@ -196,6 +206,7 @@ def openapi_document() -> dict[str, Any]:
         "/api/search/image": {"post": _get(
             "searchByImage", "Query by an uploaded image (decoded in memory, never stored), filters as in search.",
             {"200": _json(search_resp, "Ranked hits."), "400": e400,
+             "404": _error_response("A marked image id (relevant / irrelevant) is not in the store."),
              "413": _error_response(f"Body larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB."), **common},
             [p for p in search_parameters() if p["name"] not in ("q", "like")],
             requestBody={"required": True, "content": {"multipart/form-data": {"schema": {
@@ -215,8 +226,9 @@ def openapi_document() -> dict[str, Any]:
             "suggest", "Refinements and questions from images marked relevant.",
             {"200": _json(_object(["suggestions"], suggestions={"type": "array", "items": _object(
                 ["label", "kind", "params"], label={"type": "string"}, kind={"type": "string"},
-                params={"type": "object"})}), "Suggestions."), "400": e400, **common},
-            [_param("relevant", f"Image ids (comma list), 1-{MAX_MARKS}.", {"type": "string", "minLength": 1},
+                params={"type": "object"})}), "Suggestions."), "400": e400,
+             "404": _error_response("A relevant image id is not in the store."), **common},
+            [_param("relevant", f"Image ids, 1-{MAX_MARKS}." + _MARKS, {"type": "string", "minLength": 1},
                     required=True),
              _param("q", "The query the images were found with.", {"type": "string", "maxLength": MAX_QUERY_CHARS})])},
         "/api/image/{image_id}": {"get": _get("image", "One document's fields (no vectors).",

@@ -14,10 +14,9 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, render_template, request, send_file
 
-from ..engine.feedback import parse_ids
 from ..engine.timeparts import PARTS_OF_DAY, WEEKDAYS
 from ..errors import FilterError, NotFound
-from .api import read_upload, search_request, timeline
+from .api import mark_ids, read_upload, search_request, timeline
 from .media import BROWSER_SUFFIXES, DISPLAY_SIDE, THUMB_SIDE, rendition, resolve_file
 
 bp = Blueprint("pages", __name__)
@@ -78,11 +77,12 @@ def index():
     image_query = request.method == "POST"
     marks = {"relevant": (), "irrelevant": ()}
     try:
-        marks = {k: parse_ids(request.args.getlist(k), k) for k in marks}
+        marks = {k: mark_ids(request.args, k, svc.store) for k in marks}
         if image_query:
-            req = search_request(request.args, svc.settings.weights, image=read_upload(request.files.get("image")))
+            req = search_request(request.args, svc.settings.weights, image=read_upload(request.files.get("image")),
+                                 store=svc.store)
         elif any(request.args.get(k) for k in TRIGGER_KEYS):
-            req = search_request(request.args, svc.settings.weights)
+            req = search_request(request.args, svc.settings.weights, store=svc.store)
         if req is not None:
             response = svc.search.search(req)
     except (FilterError, NotFound) as exc:
@@ -92,7 +92,8 @@ def index():
     then_ranks = {h.image_id: i for i, h in enumerate(response.then_hits, 1)} if response else {}
     return render_template(
         "index.html", form=form, response=response, req=req, error=error, image_query=image_query,
-        notices=svc.search.notices, weekdays=WEEKDAYS, parts=list(PARTS_OF_DAY), doc_count=svc.store.count(),
+        notices=response.notices if response else svc.search.notices, weekdays=WEEKDAYS, parts=list(PARTS_OF_DAY),
+        doc_count=svc.store.count(),
         ranks=ranks, then_ranks=then_ranks, marks=marks, timeline=timeline(response.hits) if response else [],
         markers=_marker_events(response.events) if response else [],
         tiles_url=getattr(svc.settings, "tiles_url", None) or "",

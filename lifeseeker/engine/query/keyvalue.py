@@ -7,11 +7,15 @@ Syntax (keys case-insensitive, values may be quoted with "..." or '...'; lists a
     after:2019-05-01   (on or after the first day of the period)
     before:2020-01     (strictly before the first day of the period: up to 2019-12-31)
     weekday:sat,sun  weekday:weekend  hour:8-10  hour:22-2  hour:8  part:morning,evening
-    ocr:"heinz"  text:"exit"  near:53.35,-6.26,5km  near:53.35,-6.26 (1 km)  box:top,left,bottom,right
+    ocr:"heinz"  text:"exit"  near:53.35,-6.26,5km  near:53.35,-6.26 (1 km)
+    box:top,left,bottom,right
 
-A term with a known key and a bad value raises ``FilterError`` naming the key. A term whose key is unknown raises
-``FilterError`` too when it is clearly meant as a filter (quoted value, or a key one typo away from a known key:
-``citty:Dublin``); otherwise it is ordinary text ("re:invent", a time "10:30" never looks like a term).
+A term with a known key and a bad value raises ``FilterError`` naming the key; so does a known key with an empty
+value (``city:`` at the end of the text or before a space) and a value whose opening quote is never closed
+(``country:"Italy``). A term whose key is unknown raises ``FilterError`` too when it is clearly meant as a filter
+(quoted value, or a key one typo away from a known key: ``citty:Dublin``); otherwise it stays ordinary text, with a
+notice saying so (``foo:bar is not a filter; searched as text``). Never terms, and never noticed: clock times
+("10:30"), ratios ("3:2"), URLs ("http://x", "mailto:a@b"), and a colon followed by a space ("note: buy milk").
 """
 
 from __future__ import annotations
@@ -27,8 +31,15 @@ from ..filters import (TERM_PARAMS, DateRange, Filter, GeoBox, GeoDistance, Hour
                        Weekdays)
 from ..timeparts import PARTS_OF_DAY, WEEKDAYS
 
-TERM_RE = re.compile(r"(?<![\w:/.@-])([A-Za-z_]+):(?:\"([^\"]*)\"|\u201c([^\u201d]*)\u201d|'([^']*)'|([^\s\"']+))")
+TERM_RE = re.compile(r"(?<![\w:/.@-])([A-Za-z_]+):"
+                     r"(?:\"([^\"]*)\"|\u201c([^\u201d]*)\u201d|'([^']*)'|([^\s\"'\u201c]+))")
+DEFAULT_RADIUS_KM = 1.0  # near:lat,lon without a radius (filters_from_params' near= also defaults to 1 km)
 _CLOSE = 0.75  # difflib ratio above which an unknown key is taken for a typo of a known one
+# ``key:`` then an opening quote, or nothing (end of text / a space): checked where TERM_RE found no term.
+OPEN_QUOTE_RE = re.compile(r"(?<![\w:/.@-])([A-Za-z_]+):([\"'\u201c])")
+EMPTY_RE = re.compile(r"(?<![\w:/.@-])([A-Za-z_]+):(?=\s|$)(\s*)(\S*)")
+URI_SCHEMES = frozenset({"mailto", "tel", "urn", "data", "file", "ftp", "http", "https", "news", "magnet", "sms",
+                         "geo", "about", "javascript", "doi", "isbn"})
 
 
 def _period(raw: str, key: str) -> tuple[date, date]:
@@ -143,7 +154,7 @@ def build_filter(key: str, value: str, lang=None) -> Filter:
                 lat, lon = float(parts[0]), float(parts[1])
             except ValueError:
                 raise FilterError(f"{key}: latitude and longitude must be numbers, got {value!r}") from None
-            km = 1.0
+            km = DEFAULT_RADIUS_KM
             if len(parts) == 3:
                 m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(km|m)?", parts[2].lower())
                 if not m:
@@ -165,31 +176,82 @@ def build_filter(key: str, value: str, lang=None) -> Filter:
     raise FilterError(f"{key}: unknown filter key")  # pragma: no cover - every alias is handled above
 
 
-def extract_filters(text: str, lang=None) -> tuple[list[Filter], list[tuple[int, int]]]:
+def _known_keys(lang) -> str:
+    return ", ".join(sorted(set(lang.KEY_ALIASES.values())))
+
+
+def _unknown_key_error(key: str, lang) -> FilterError:
+    close = difflib.get_close_matches(key.lower(), list(lang.KEY_ALIASES), n=1, cutoff=_CLOSE)
+    hint = f" (did you mean {close[0]}:?)" if close else ""
+    return FilterError(f"{key}: unknown filter key{hint}; use one of {_known_keys(lang)}")
+
+
+def _check_unfinished(text: str, taken: list[tuple[int, int]], lang, notices: list[str] | None = None) -> None:
+    """Raise for ``key:"...`` without its closing quote and for a known ``key:`` with nothing after it; a known
+    ``key:`` followed by a space and more words is read as prose ("a sunny day: walking") and only noticed."""
+    def inside(pos: int) -> bool:
+        return any(a <= pos < b for a, b in taken)
+
+    for m in OPEN_QUOTE_RE.finditer(text):
+        if inside(m.start()):
+            continue
+        key = m.group(1)
+        closing = "\u201d" if m.group(2) == "\u201c" else m.group(2)
+        typed = text[m.start():].split("\n", 1)[0]
+        typed = typed if len(typed) <= 40 else typed[:37] + "..."
+        if key.lower() not in lang.KEY_ALIASES:
+            raise _unknown_key_error(key, lang)  # a quoted value: clearly meant as a filter
+        raise FilterError(f"{key}: the closing quote {closing} is missing in {typed!r}; "
+                          f"write {key}:{m.group(2)}...{closing}")
+    for m in EMPTY_RE.finditer(text):
+        key = m.group(1)
+        if inside(m.start()) or key.lower() not in lang.KEY_ALIASES:
+            continue
+        nxt = m.group(3)
+        if nxt:  # words follow: prose, or a filter typed with a space; searched as text, with a notice
+            if notices is not None:
+                hint = f"write {key}:{nxt} to filter" if ":" not in nxt else f"write {key}:VALUE to filter"
+                notices.append(f"{key}: is followed by a space, so it is not a filter; searched as text ({hint})")
+            continue
+        raise FilterError(f"{key}: empty value in {m.group(0).strip()!r}; give a value right after the colon, "
+                          f"e.g. {key}:VALUE")
+
+
+def extract_filters(text: str, lang=None, notices: list[str] | None = None
+                    ) -> tuple[list[Filter], list[tuple[int, int]]]:
     """Find key:value terms in ``text``.
+
+    Args:
+        text: the query as typed.
+        lang: language table module (default English).
+        notices: when given, receives one line per ``word:value`` that looks like a term but whose key is not a
+            filter key (it stays text): ``"foo:bar is not a filter; searched as text. Known keys: ..."``.
 
     Returns:
         (hard filter clauses, the (start, end) character spans of the terms, to cut from the text).
 
     Raises:
-        FilterError: a known key with a bad value, or an unknown key clearly meant as a filter.
+        FilterError: a known key with a bad value or nothing after it, a quoted value without its closing quote, or
+            an unknown key clearly meant as a filter; the message starts with the key as typed.
     """
     if lang is None:
         from . import lang_en as lang
     clauses: list[Filter] = []
     spans: list[tuple[int, int]] = []
-    for m in TERM_RE.finditer(text):
+    found = list(TERM_RE.finditer(text))
+    _check_unfinished(text, [m.span() for m in found], lang, notices)
+    for m in found:
         key = m.group(1)
         value = next((g for g in m.groups()[1:] if g is not None), "")
         quoted = m.group(5) is None
         if key.lower() not in lang.KEY_ALIASES:
-            if value.startswith("//"):
+            if value.startswith("//") or key.lower() in URI_SCHEMES:
                 continue  # a URL
             close = difflib.get_close_matches(key.lower(), list(lang.KEY_ALIASES), n=1, cutoff=_CLOSE)
             if quoted or close:
-                hint = f" (did you mean {close[0]}:?)" if close else ""
-                raise FilterError(f"{key}: unknown filter key{hint}; use one of "
-                                  f"{', '.join(sorted(set(lang.KEY_ALIASES.values())))}")
+                raise _unknown_key_error(key, lang)
+            if notices is not None:
+                notices.append(f"{m.group(0)} is not a filter; searched as text. Known keys: {_known_keys(lang)}")
             continue
         clauses.append(build_filter(key, value, lang))
         spans.append(m.span())
@@ -229,4 +291,4 @@ def describe_filter(f: Filter) -> dict[str, Any]:
     return out
 
 
-__all__ = ["extract_filters", "build_filter", "describe_filter"]
+__all__ = ["extract_filters", "build_filter", "describe_filter", "DEFAULT_RADIUS_KM"]

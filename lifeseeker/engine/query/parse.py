@@ -64,7 +64,8 @@ class ParsedQuery:
         places: every place name found, as written (not all of them constrain the moment).
         filters: hard filter clauses from key:value terms.
         is_question, answer_type, answer_kind: see questions.py.
-        warnings: things the parser noticed and ignored (an impossible date ...).
+        warnings: things the parser noticed and ignored (an impossible date, a ``foo:bar`` that is not a filter
+            and was searched as text ...); SearchService shows them with the response's notices.
     """
 
     text: str
@@ -830,18 +831,21 @@ def parse_query(text: str, today: date | None = None, lang: str = "en") -> Parse
         ParsedQuery: constraints are soft (``.soft``), key:value terms are hard (``.filters``).
 
     Raises:
-        FilterError: a key:value term has an unknown key or a bad value (the message names the key).
+        FilterError: a key:value term has an unknown key, a bad or empty value, or a quote that is never closed
+            (the message names the key).
         KeyError: an unknown ``lang``.
     """
     words = LANGUAGES[lang]
     raw = (text if isinstance(text, str) else str(text))[:MAX_CHARS]
-    filters, kv_spans = extract_filters(raw, words)
+    kv_notices: list[str] = []
+    filters, kv_spans = extract_filters(raw, words, kv_notices)
     t = raw.translate(_QUOTES)
     blocked = [False] * len(raw)
     for a, b in _quoted_spans(raw) + kv_spans:
         for k in range(a, b):
             blocked[k] = True
     ctx = _Ctx(raw=raw, t=t, blocked=blocked, today=today or date.today(), lang=words)
+    ctx.warnings.extend(kv_notices)
     ctx.remove.extend(kv_spans)
     ctx.key_values.extend(kv_spans)
 
