@@ -99,3 +99,16 @@ def test_api_and_page_reject_unfinished_terms_and_notice_unknown_keys(client):
     assert '<p class="notice" role="status">foo:bar is not a filter; searched as text.' in html
     clock = client.get("/api/search", query_string={"q": "street at 10:30 http://x.org/a:b"}).get_json()
     assert clock["parsed"]["warnings"] == [] and not any("not a filter" in n for n in clock["notices"])
+
+
+def test_a_blank_visual_remainder_gives_no_clip_vector_in_search_and_qa(sample_store, tiny_models):
+    store, _ = sample_store
+    svc = SearchService(store, tiny_models)
+    assert tiny_models.clip is not None
+    vq = svc.encode("in Arezzo on a Wednesday", "")  # the parser left nothing visual: a metadata query
+    assert vq.clip is None and vq.tat is not None and vq.tat.shape == (384,)
+    whole = svc.encode("in Arezzo on a Wednesday")  # no query understanding: CLIP gets the whole text
+    assert whole.clip is not None and abs(float((whole.clip ** 2).sum()) - 1) < 1e-5
+    resp = svc.search(SearchRequest("in Arezzo on a Wednesday", limit=5))
+    assert resp.parsed.visual.strip() == "" and all(h.iat == 0 for h in resp.hits)
+    assert resp.hits[0].tat != 0

@@ -101,3 +101,21 @@ def test_a_recreated_table_at_the_same_version_does_not_read_stale_columns(tmp_p
     second = filled(tmp_path / "s", other)
     assert second.snapshot().version == v  # same version number, different table
     assert second.count([F.TextMatch("replaced")]) == 50
+
+
+def test_keyword_index_folds_and_handles_arrays_nulls_and_repeats(tmp_path):
+    docs = corpus(40, seed=3, d_clip=16, d_text=8)
+    docs[0]["tags"] = ["Café", "café", "dog"]  # one value twice (after folding) in one array
+    docs[1]["tags"] = None
+    docs[2]["tags"] = []
+    docs[3]["country"] = None
+    docs[4]["country"] = "SPAIN"
+    store = filled(tmp_path / "s", docs)
+    snap = store.snapshot()
+    cafe = snap.folded_in("tags", ["CAFE"])
+    assert snap.ids[cafe].tolist() == ["img00000"]
+    spain = {snap.ids[i] for i in np.flatnonzero(snap.folded_in("country", ["spain"]))}
+    assert spain == {d["image_id"] for d in docs if (d["country"] or "").casefold() == "spain"}
+    assert "img00004" in spain and "img00003" not in spain
+    exact = snap.folded_in("country", ["Spain"], folding=False)
+    assert set(snap.ids[exact]) == {d["image_id"] for d in docs if d["country"] == "Spain"}

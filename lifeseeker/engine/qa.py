@@ -517,15 +517,6 @@ class QaService:
 
     # -- evidence ------------------------------------------------------------------------------------------------
 
-    def _vectors(self, parsed) -> VectorQuery:
-        models = self.search.models
-        q_clip = q_tat = None
-        if models.clip is not None and parsed.visual.strip():
-            q_clip = models.clip.encode_texts([parsed.visual])[0]
-        if parsed.text.strip():
-            q_tat = models.text.encode_texts([parsed.text])[0]
-        return VectorQuery(q_clip, q_tat)
-
     def answer(self, question: str, filters: Sequence[Filter] = (), weights: Weights | None = None,
                today: date | None = None) -> Answer:
         """Answer ``question`` inside the hard ``filters`` (the /api/search vocabulary).
@@ -553,7 +544,7 @@ class QaService:
                              "This does not read as a question; use search to find moments."])
             ans.took_ms = (time.perf_counter() - t0) * 1000
             return ans
-        vq = self._vectors(parsed)
+        vq = self.search.encode(parsed.text, parsed.visual)
         vq = VectorQuery(vq.clip, vq.tat, weights or Weights())
         all_filters = list(filters) + list(parsed.filters)
         hard = r.answer_type in ("counting", "duration") or r.most

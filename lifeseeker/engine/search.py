@@ -7,8 +7,9 @@ Score (seed §3.2; ARCHITECTURE.md "The score"):
 
 * which text goes where (query understanding, engine/query/parse.py): ``q_clip`` = CLIP text embedding of the
   query's *visual remainder* (time/place phrases removed: "red car in May 2018 in Dublin" -> "red car"; IaT:
-  text against the image embedding); ``q_tat`` = sentence embedding of the *full text* (TaT: against the CapMeta
-  embedding, which carries caption, time and place as words, so those words count here);
+  text against the image embedding; none when the remainder is blank, "in Arezzo last May": a metadata-only query);
+  ``q_tat`` = sentence embedding of the *full text* (TaT: against the CapMeta embedding, which carries caption,
+  time and place as words, so those words count here);
 * soft boosts: each parsed time/place phrase adds ``w * exp(-d/s)`` (full inside its range, decaying outside;
   the table is in engine/query/soft.py), so a misremembered month still ranks high;
 * raw cosines in [-1, 1]; a missing query or document vector contributes 0 (text-only mode when CLIP weights
@@ -178,12 +179,19 @@ class SearchService:
         return list(self.models.notices) + [n for n in self.service_notices if n not in self.models.notices]
 
     def encode(self, text: str, visual: str | None = None) -> VectorQuery:
-        """Query vectors: CLIP of ``visual`` (default ``text``) and TaT of ``text``; (d_clip,) and (d_text,)
-        float32, L2-normalised; None where unavailable or the text is blank."""
+        """Query vectors: CLIP (IaT) of ``visual`` and TaT of ``text``; (d_clip,) and (d_text,) float32,
+        L2-normalised; None where the model is unavailable or the text is blank.
+
+        ``visual`` None means "the whole text" (no query understanding). A parsed visual remainder that is blank
+        ("in Arezzo on a Wednesday": only time and place) gives no CLIP vector: the query is about metadata, which
+        the TaT side (CapMeta carries time and place as words) and the soft boosts rank, and a CLIP embedding of
+        "Arezzo Wednesday" would only add noise at weight W_IaT. Search and QA both encode through here."""
         if not text.strip():
             return VectorQuery(None, None)
-        visual = visual if visual and visual.strip() else text
-        q_clip = self.models.clip.encode_texts([visual])[0] if self.models.clip is not None else None
+        visual = text if visual is None else visual
+        q_clip = None
+        if self.models.clip is not None and visual.strip():
+            q_clip = self.models.clip.encode_texts([visual])[0]
         q_tat = self.models.text.encode_texts([text])[0]
         return VectorQuery(q_clip, q_tat)
 

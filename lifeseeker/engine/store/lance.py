@@ -360,7 +360,7 @@ class _Snapshot:
         self.table = table.drop_columns([c for c in VECTOR_FIELDS if c in table.column_names]).combine_chunks()
         self.ids = np.asarray(self.table.column("image_id").to_pylist(), dtype=object)
         self._columns: dict[str, pa.Array] = {}
-        self._encoded: dict[tuple[str, bool], tuple[np.ndarray | None, np.ndarray, list[str]]] = {}
+        self._encoded: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray, list[str]]] = {}
         self.ann: AnnIndex | None = None
         self.masks: OrderedDict[Any, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
@@ -415,36 +415,38 @@ class _Snapshot:
         return {"day": floats(days), "month": floats(self.column("month")), "weekday": floats(weekday),
                 "minute_of_day": floats(self.column("minute_of_day")), "lat": lat, "lon": lon}
 
-    def _encoding(self, name: str, folding: bool) -> tuple[np.ndarray | None, np.ndarray, list[str]]:
-        """(parents or None, int64 codes with -1 for null, normalised dictionary values) of a keyword column,
-        built once per snapshot (dictionary-encoded, so a filter tests each distinct value once)."""
+    def _encoding(self, name: str, folding: bool) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """A keyword column as an inverted index, built once per snapshot: (rows, starts, normalised dictionary
+        values). The rows holding dictionary value ``c`` (or, for array fields, an element equal to it) are
+        ``rows[starts[c]:starts[c + 1]]`` (int32; a row repeats when an array holds the value twice), so a filter
+        tests each distinct value once and then touches only the matching rows."""
         key = (name, folding)
         enc = self._encoded.get(key)
         if enc is None:
             col = self.column(name)
-            parents = None
+            owner = None
             if pa.types.is_list(col.type):
-                parents = np.asarray(pc.list_parent_indices(col))
+                owner = np.asarray(pc.list_parent_indices(col), dtype=np.int32)
                 col = pc.list_flatten(col)
             encoded = pc.dictionary_encode(col)
             codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+            order = np.argsort(codes, kind="stable").astype(np.int32)  # nulls (-1) first, then by value
+            rows = order if owner is None else owner[order]
+            starts = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
             norm = fold if folding else str
-            enc = self._encoded[key] = (parents, codes, [norm(v) for v in encoded.dictionary.to_pylist()])
+            enc = self._encoded[key] = (rows, starts, [norm(v) for v in encoded.dictionary.to_pylist()])
         return enc
 
     def folded_in(self, name: str, values: Sequence[str], folding: bool = True) -> np.ndarray:
         """(n,) bool: rows whose keyword ``name`` (or any element, for array fields) folds to one of ``values``
         (equals one of them when ``folding`` is False)."""
-        parents, codes, normed = self._encoding(name, folding)
+        rows, starts, normed = self._encoding(name, folding)
         norm = fold if folding else str
         wanted = {norm(v) for v in values}
-        dict_hit = np.fromiter((v in wanted for v in normed), dtype=bool, count=len(normed))
-        dict_hit = np.append(dict_hit, False)  # code -1 (null) indexes this last slot
-        hit = dict_hit[codes]
-        if parents is None:
-            return hit
         mask = np.zeros(self.n, dtype=bool)
-        mask[parents[hit]] = True
+        for c, v in enumerate(normed):
+            if v in wanted:
+                mask[rows[starts[c]:starts[c + 1]]] = True
         return mask
 
     def postings(self, name: str) -> "_Postings":
