@@ -194,3 +194,17 @@ def test_a_changed_vector_refills_the_index_without_training(tmp_path):
     assert snap.ann.how == "refilled"  # the ids may still line up; the fingerprint of the changed row does not
     np.testing.assert_array_equal(snap.ann.index.quantizer.reconstruct_n(0, snap.ann.nlist), centroids)
     assert hits[0].image_id == docs[2999]["image_id"] and hits[0].iat == pytest.approx(1.0, abs=1e-5)
+
+
+def test_vectors_re_encoded_by_another_model_retrain_the_index(tmp_path):
+    docs = corpus(3000, seed=8, d_clip=16, d_text=8, missing=0)
+    store = _ann_store(tmp_path / "s")
+    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    store.upsert(docs)
+    store.search(VectorQuery(docs[0]["clip_vec"], None), limit=5)
+    assert store.snapshot().ann.how == "built"
+    other = corpus(3000, seed=9, d_clip=16, d_text=8, missing=0)  # same ids, every vector new
+    store.upsert([dict(d, clip_vec=o["clip_vec"], capmeta_vec=o["capmeta_vec"]) for d, o in zip(docs, other)])
+    hits = store.search(VectorQuery(other[5]["clip_vec"], other[5]["capmeta_vec"]), limit=5)
+    assert store.snapshot().ann.how == "built"  # the old centroids describe other data: trained again
+    assert hits[0].image_id == docs[5]["image_id"]

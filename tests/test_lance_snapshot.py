@@ -119,3 +119,22 @@ def test_keyword_index_folds_and_handles_arrays_nulls_and_repeats(tmp_path):
     assert "img00004" in spain and "img00003" not in spain
     exact = snap.folded_in("country", ["Spain"], folding=False)
     assert set(snap.ids[exact]) == {d["image_id"] for d in docs if d["country"] == "Spain"}
+
+
+def test_small_products_run_on_one_blas_thread_and_the_count_is_restored():
+    from threadpoolctl import threadpool_info
+
+    from lifeseeker.engine.store.lance import _matvec, single_thread_blas
+
+    def blas_threads() -> list[int]:
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before = blas_threads()
+    assert before, "numpy links a BLAS that threadpoolctl can see"
+    with single_thread_blas():
+        assert blas_threads() == [1] * len(before)
+    assert blas_threads() == before
+    rng = np.random.default_rng(0)
+    m, q = rng.standard_normal((300, 24)).astype(np.float32), rng.standard_normal(24).astype(np.float32)
+    np.testing.assert_allclose(_matvec(m, q), m.astype(np.float64) @ q, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(_matvec(m[:, 8:], q[8:]), m[:, 8:].astype(np.float64) @ q[8:], rtol=1e-4, atol=1e-4)
