@@ -13,4 +13,4 @@ RUN useradd --create-home lifeseeker && mkdir -p /cache && chown lifeseeker /cac
 USER lifeseeker
 EXPOSE 5000
 ENV OMP_NUM_THREADS=1
-CMD ["gunicorn", "-w", "2", "--preload", "-b", "0.0.0.0:5000", "lifeseeker.webui:create_app()"]
+CMD ["gunicorn", "-w", "2", "--preload", "--timeout", "60", "-b", "0.0.0.0:5000", "lifeseeker.webui:create_app()"]
