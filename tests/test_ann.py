@@ -208,3 +208,42 @@ def test_vectors_re_encoded_by_another_model_retrain_the_index(tmp_path):
     hits = store.search(VectorQuery(other[5]["clip_vec"], other[5]["capmeta_vec"]), limit=5)
     assert store.snapshot().ann.how == "built"  # the old centroids describe other data: trained again
     assert hits[0].image_id == docs[5]["image_id"]
+
+
+def test_a_recreated_table_at_the_same_version_rebuilds_vectors_and_index(tmp_path):
+    import shutil
+
+    docs = corpus(1200, seed=10, d_clip=16, d_text=8, missing=0)
+    first = _ann_store(tmp_path / "s", ann_min_docs=1)
+    first.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    first.upsert(docs)
+    first.search(VectorQuery(docs[0]["clip_vec"], None), limit=1)
+    v = first.snapshot().version
+    first.close()
+    shutil.rmtree(tmp_path / "s" / "lifelog.lance")  # the table dropped; its cache files stay behind
+    other = corpus(1200, seed=11, d_clip=16, d_text=8, missing=0)  # same ids, new vectors
+    second = _ann_store(tmp_path / "s", ann_min_docs=1)
+    second.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    second.upsert(other)
+    assert second.snapshot().version == v
+    for i in (3, 500, 1100):
+        hit = second.search(VectorQuery(other[i]["clip_vec"], other[i]["capmeta_vec"]), limit=1)[0]
+        assert hit.image_id == other[i]["image_id"] and hit.score == pytest.approx(1.0, abs=1e-5)
+    assert second.snapshot().ann.how == "built"  # not the dropped table's index
+    np.testing.assert_allclose(second.get([other[7]["image_id"]], with_vectors=True)[0]["clip_vec"],
+                               other[7]["clip_vec"], atol=1e-6)
+
+
+def test_cached_files_are_used_when_the_cache_lock_cannot_be_opened(tmp_path):
+    docs = corpus(1200, seed=12, d_clip=16, d_text=8, missing=0)
+    store = _ann_store(tmp_path / "s", ann_min_docs=1)
+    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    store.upsert(docs)
+    q = VectorQuery(docs[9]["clip_vec"], docs[9]["capmeta_vec"])
+    want = [h.image_id for h in store.search(q, limit=5)]
+    lock = tmp_path / "s" / ".cache" / "lock"
+    lock.unlink()
+    lock.mkdir()  # opening it for writing fails, as on a read-only store
+    reader = _ann_store(tmp_path / "s", ann_min_docs=1)
+    assert [h.image_id for h in reader.search(q, limit=5)] == want
+    assert reader.snapshot().ann.how == "loaded"  # the valid cached index, not one rebuilt in memory

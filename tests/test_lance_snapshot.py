@@ -30,6 +30,9 @@ TEXTS = [
     "ÉCOLE école ecole",                   # 7: accents are kept (casefold does not strip them)
     "coffee coffee coffee",                # 8: one posting per row
     "東京 station",                         # 9
+    "İSTANBUL havalimanı; Iğdır",          # 10: full case folding: 'İ' -> 'i' + U+0307, so 'istanbul' is not a word
+    "Ἀθῆναι ᾷδω ǰournal",                  # 11: folding adds combining marks here too
+    "ﬁsh ﬃ ½",                             # 12: ligatures fold to letters
 ]
 
 
@@ -46,18 +49,28 @@ def reference_rows(texts: list[str | None], word: str) -> list[int]:
     return [i for i, t in enumerate(texts) if word in set(re.findall(r"[^\W_]+", (t or "").casefold()))]
 
 
-@pytest.mark.parametrize("word", ["coffee", "cup", "cafe", "cafeteria", "shop", "42", "42nd", "snake", "case",
-                                  "strasse", "école", "ecole", "málaga", "東京", "station", "desk", "missing"])
-def test_word_index_matches_the_reference_semantics(word):
+@pytest.mark.parametrize("query", ["coffee", "cup", "cafe", "cafeteria", "shop", "42", "42nd", "snake", "case",
+                                   "strasse", "école", "ecole", "málaga", "東京", "station", "desk", "missing",
+                                   "İSTANBUL", "istanbul", "stanbul", "IĞDIR", "Ἀθῆναι", "ᾷδω", "ǰournal",
+                                   "journal", "fish", "ffi", "½"])
+def test_word_index_matches_the_reference_semantics(query):
     index = _Postings.build(pa.array(TEXTS, pa.string()))
-    assert F.tokens(word) == [word]  # the words above are single tokens as a query gives them
-    assert index.rows(word).tolist() == reference_rows(TEXTS, word)
+    for word in F.tokens(query):  # the query's words, as TextMatch looks them up
+        assert index.rows(word).tolist() == reference_rows(TEXTS, word), (query, word)
+
+
+@pytest.mark.parametrize("text", [t for t in TEXTS if t])
+def test_every_text_matches_its_own_words(text):
+    index = _Postings.build(pa.array(TEXTS, pa.string()))
+    for word in F.tokens(text):
+        assert TEXTS.index(text) in index.rows(word).tolist(), (text, word)
 
 
 def test_word_index_rows_are_sorted_and_unique():
     index = _Postings.build(pa.array(TEXTS * 3, pa.large_string()))
     rows = index.rows("coffee")
-    assert rows.tolist() == [0, 1, 8, 10, 11, 18, 20, 21, 28]
+    n = len(TEXTS)
+    assert rows.tolist() == [0, 1, 8, n, n + 1, n + 8, 2 * n, 2 * n + 1, 2 * n + 8]
     assert rows.dtype == np.int32
 
 

@@ -509,10 +509,12 @@ _BUILD_LOCK = threading.Lock()
 class _Postings:
     """An inverted index of one text column: for each word, the sorted rows holding it.
 
-    Words are split exactly as ``filters.tokens`` splits a query: runs of Unicode letters/digits (``\\pL``,
-    ``\\pN``), case-folded (``str.casefold``), so ``TextMatch`` is a dictionary lookup, not a scan. Built with
-    Arrow kernels (lower-case, regex split, dictionary-encode) and one stable sort: ~1 s per million short
-    captions here.
+    Words are made exactly as ``filters.tokens`` makes them from a query: the text is case-folded first
+    (``str.casefold``: full case folding, "İ" -> "i" + U+0307, "ß" -> "ss"), then split into runs of Unicode
+    letters/digits (``\\pL``, ``\\pN``), so ``TextMatch`` is a dictionary lookup, not a scan. ASCII rows are
+    lower-cased by Arrow (identical to casefold there), the others by Python. Built with Arrow kernels (regex split,
+    dictionary-encode) and one stable sort: ~1 s per million short captions here. Characters assigned after the
+    Unicode version of Python's ``unicodedata`` may be classed differently by Arrow's tables.
 
     Attributes:
         words: folded word -> word number.
@@ -526,15 +528,19 @@ class _Postings:
     @classmethod
     def build(cls, col: pa.Array) -> "_Postings":
         """Index ``col`` (string or large_string, nulls allowed)."""
-        parts = pc.split_pattern_regex(pc.utf8_lower(col), r"[^\pL\pN]+")
+        folded = pc.utf8_lower(col)
+        other = pc.invert(pc.fill_null(pc.string_is_ascii(col), True))
+        if pc.any(other).as_py():  # full case folding where it differs from lower-casing: Python's
+            values = [v.casefold() for v in col.filter(other).to_pylist()]
+            folded = pc.replace_with_mask(folded, other, pa.array(values, type=folded.type))
+        parts = pc.split_pattern_regex(folded, r"[^\pL\pN]+")
         parents = np.asarray(pc.list_parent_indices(parts), dtype=np.int32)
         encoded = pc.dictionary_encode(pc.list_flatten(parts))
         codes = np.asarray(encoded.indices.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
         words: dict[str, int] = {}
         word_of_code = np.empty(len(encoded.dictionary) + 1, dtype=np.int32)
         for i, value in enumerate(encoded.dictionary.to_pylist()):
-            folded = value.casefold()  # "Straße" and "STRASSE" are one word, as in tokens()
-            word_of_code[i] = words.setdefault(folded, len(words)) if folded else -1
+            word_of_code[i] = words.setdefault(value, len(words)) if value else -1
         word = word_of_code[codes] if len(codes) else np.zeros(0, dtype=np.int32)
         keep = word >= 0  # empty strings from leading/trailing separators
         word, parents = word[keep], parents[keep]
@@ -946,7 +952,7 @@ class LanceStore:
         digest = _ids_digest(ids)
         data = self._cache / f"vectors-v{version}.npy"
         meta = self._cache / f"vectors-v{version}.json"
-        want = {"n": n, "dims": dims, "ids": digest}
+        want = {"n": n, "dims": dims, "ids": digest, "manifest": self._manifest_identity(version)}
         try:
             with self._file_lock():
                 if not (meta.exists() and data.exists() and json.loads(meta.read_text()) == want):
@@ -1020,7 +1026,7 @@ class LanceStore:
             d = snap.vectors_set.matrix.shape[1]
             try:
                 with self._file_lock():
-                    ann = AnnIndex.load(path, snap.n, d)
+                    ann = AnnIndex.load(path, snap.n, d) if self._ann_meta_matches(snap) else None
                     if ann is None:
                         ann = self._make_ann(snap, path)
                         loaded = AnnIndex.load(path, snap.n, d)  # the mapped copy, shared
@@ -1032,6 +1038,16 @@ class LanceStore:
                 ann = AnnIndex.build(snap.vectors_set)
             snap.ann = ann
             return ann
+
+    def _ann_meta_matches(self, snap: _Snapshot) -> bool:
+        """Whether ``ann-v<version>.json`` describes this snapshot's table (manifest identity, rows, ids): an index
+        left by a dropped table that reached the same version number is not this table's."""
+        try:
+            meta = json.loads((self._cache / f"ann-v{snap.version}.json").read_text())
+        except (OSError, ValueError):
+            return False
+        return (meta.get("manifest") == self._manifest_identity(snap.version) and meta.get("n") == snap.n
+                and meta.get("ids") == _ids_digest(snap.ids))
 
     def _make_ann(self, snap: _Snapshot, path: Path) -> AnnIndex:
         """Make, save and describe (``ann-v<version>.json``) the ANN index of ``snap``, reusing the newest earlier
@@ -1079,7 +1095,8 @@ class LanceStore:
         np.save(tmp, fp)
         os.replace(tmp, fp_path)
         path.with_suffix(".json").write_text(json.dumps({"n": snap.n, "d": vectors.matrix.shape[1], "ids": digest,
-                                                         "trained_n": trained_n}))
+                                                         "trained_n": trained_n,
+                                                         "manifest": self._manifest_identity(snap.version)}))
         self._prune_cache(snap.version, ("ann-v",))
         log.info("ANN index v%s (%d rows): %s in %.1fs", snap.version, snap.n, ann.how, time.perf_counter() - t0)
         return ann
@@ -1282,7 +1299,13 @@ class _FileLock:
         self._fd: int | None = None
 
     def __enter__(self) -> "_FileLock":
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:  # a read-only store: nobody can write the cache, so valid files are read without the lock
+            if not self.path.parent.is_dir():
+                raise
+            self._fd = None
+            return self
         fcntl.flock(self._fd, fcntl.LOCK_EX)
         return self
 
