@@ -164,6 +164,28 @@ def test_facets_count_values_under_filters(filled):
     assert set(dict(got["tags"])) <= set(TAGS)
 
 
+def test_facets_bucket_spellings_of_one_folded_value_and_count_documents(make_store):
+    from lifeseeker.engine.store.lance import fold  # the folding normalizer (lowercase + ASCII folding)
+
+    store = make_store()
+    store.ensure_schema(DIMS)
+    docs = corpus(12, seed=21, d_clip=16, d_text=8, missing=0)
+    countries = ["Spain", "Spain", "SPAIN", "spain", "España", "Espana", "Italy", "ITALY", "Italy", "Ireland",
+                 "Ireland", "Ireland"]
+    tags = [["Café", "cafe"], ["café"], ["dog"], ["Dog", "DOG"], [], ["dog"], ["CAFE"], [], [], [], [], []]
+    for d, c, t in zip(docs, countries, tags):
+        d.update(country=c, tags=t, city="Somewhere")
+    store.upsert(docs)
+    got = store.facets(["country", "tags"])
+    # one bucket per folded value, in a spelling the documents use; counts are documents
+    assert [n for _, n in got["country"]] == [4, 3, 3, 2]  # count desc
+    by_fold = {fold(v): (v, n) for v, n in got["country"]}
+    assert {k: n for k, (v, n) in by_fold.items()} == {"spain": 4, "ireland": 3, "italy": 3, "espana": 2}
+    assert by_fold["spain"][0] in {"Spain", "SPAIN", "spain"} and by_fold["espana"][0] in {"España", "Espana"}
+    tag_counts = {fold(v): n for v, n in got["tags"]}
+    assert tag_counts == {"cafe": 3, "dog": 3}  # doc 0 holds two spellings of cafe: counted once
+
+
 def test_collections_are_recorded(make_store, tmp_path):
     store = make_store()
     store.ensure_schema(DIMS)

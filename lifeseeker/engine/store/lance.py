@@ -393,6 +393,7 @@ class _Snapshot:
         self.ids = np.asarray(self.table.column("image_id").to_pylist(), dtype=object)
         self._columns: dict[str, pa.Array] = {}
         self._encoded: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray, list[str]]] = {}
+        self._raw_values: dict[tuple[str, bool], list[Any]] = {}
         self.ann: AnnIndex | None = None
         self.masks: OrderedDict[Any, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
@@ -466,8 +467,44 @@ class _Snapshot:
             rows = order if owner is None else owner[order]
             starts = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
             norm = fold if folding else str
-            enc = self._encoded[key] = (rows, starts, [norm(v) for v in encoded.dictionary.to_pylist()])
+            raw = encoded.dictionary.to_pylist()
+            enc = self._encoded[key] = (rows, starts, [norm(v) for v in raw])
+            self._raw_values[key] = raw
         return enc
+
+    def folded_counts(self, name: str, mask: np.ndarray) -> list[tuple[str, int]]:
+        """Facet counts of keyword ``name`` with the folding normalizer among rows passing ``mask``: one bucket per
+        folded value ("Spain", "SPAIN", "spain" are one), counting documents (a row whose array holds two spellings
+        of one value counts once), shown in its most frequent spelling among the passing rows (ties: the smallest).
+        Unsorted ``(shown, count)`` pairs; the same buckets as Elasticsearch's ``terms`` aggregation on the folded
+        keyword."""
+        rows, starts, normed = self._encoding(name, True)
+        raw = self._raw_values[(name, True)]
+        key = "\0facet:" + name
+        prep = self._columns.get(key)
+        if prep is None:
+            groups: dict[str, int] = {}
+            group_of_code = np.array([groups.setdefault(v, len(groups)) for v in normed], dtype=np.int64)
+            posting_rows = rows[starts[0]:starts[-1]]
+            code = np.repeat(np.arange(len(normed)), np.diff(starts))
+            group = group_of_code[code]
+            order = np.lexsort((posting_rows, group))  # (group, row) pairs in order: repeats sit side by side
+            repeat = np.zeros(len(group), dtype=bool)
+            same = (group[order][1:] == group[order][:-1]) & (posting_rows[order][1:] == posting_rows[order][:-1])
+            repeat[order[1:][same]] = True
+            prep = self._columns[key] = (posting_rows, code, group, repeat, group_of_code, len(groups))
+        posting_rows, code, group, repeat, group_of_code, n_groups = prep
+        passing = mask[posting_rows]
+        counts = np.bincount(group[passing & ~repeat], minlength=n_groups)
+        per_code = np.bincount(code[passing], minlength=len(normed))
+        shown: dict[int, tuple[int, str]] = {}
+        for c in np.flatnonzero(per_code):
+            g = int(group_of_code[c])
+            best = shown.get(g)
+            cand = (-int(per_code[c]), str(raw[c]))
+            if best is None or cand < best:
+                shown[g] = cand
+        return [(spelling, int(counts[g])) for g, (_, spelling) in shown.items()]
 
     def folded_in(self, name: str, values: Sequence[str], folding: bool = True) -> np.ndarray:
         """(n,) bool: rows whose keyword ``name`` (or any element, for array fields) folds to one of ``values``
@@ -1247,12 +1284,14 @@ class LanceStore:
         for name in fields:
             if name not in self.schema.facets:
                 raise StoreError(f"facet {name!r} is not offered; use one of {list(self.schema.facets)}")
-            col = snap.column(name).filter(pa.array(mask))
-            if pa.types.is_list(col.type):
-                col = pc.list_flatten(col)
-            counts = pc.value_counts(col.drop_null()).to_pylist()
-            pairs = sorted(((c["values"], c["counts"]) for c in counts), key=lambda p: (-p[1], str(p[0])))
-            out[name] = pairs[:size]
+            if "normalizer" in self.schema.properties[name]:  # folded buckets, as Elasticsearch makes them
+                pairs = snap.folded_counts(name, mask)
+            else:
+                col = snap.column(name).filter(pa.array(mask))
+                if pa.types.is_list(col.type):
+                    col = pc.list_flatten(col)
+                pairs = [(c["values"], c["counts"]) for c in pc.value_counts(col.drop_null()).to_pylist()]
+            out[name] = sorted(pairs, key=lambda p: (-p[1], str(p[0])))[:size]
         return out
 
     # -- collections and info -------------------------------------------------------------------------------------
