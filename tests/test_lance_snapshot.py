@@ -135,18 +135,16 @@ def test_keyword_index_folds_and_handles_arrays_nulls_and_repeats(tmp_path):
 
 
 def test_small_products_run_on_one_blas_thread_and_the_count_is_restored():
-    from threadpoolctl import threadpool_info
+    import faiss  # noqa: F401 - brings its own OpenBLAS, which must be left alone
 
-    from lifeseeker.engine.store.lance import _matvec, single_thread_blas
+    from lifeseeker.engine.store.lance import _matvec, numpy_blas_libs, single_thread_blas
 
-    def blas_threads() -> list[int]:
-        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
-
-    before = blas_threads()
-    assert before, "numpy links a BLAS that threadpoolctl can see"
+    libs = numpy_blas_libs()
+    assert libs and all("numpy" in lib.filepath for lib in libs)  # numpy's wheel ships its BLAS
+    before = [lib.get_num_threads() for lib in libs]
     with single_thread_blas():
-        assert blas_threads() == [1] * len(before)
-    assert blas_threads() == before
+        assert [lib.get_num_threads() for lib in libs] == [1] * len(libs)
+    assert [lib.get_num_threads() for lib in libs] == before
     rng = np.random.default_rng(0)
     m, q = rng.standard_normal((300, 24)).astype(np.float32), rng.standard_normal(24).astype(np.float32)
     np.testing.assert_allclose(_matvec(m, q), m.astype(np.float64) @ q, rtol=1e-4, atol=1e-4)

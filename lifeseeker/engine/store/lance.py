@@ -224,23 +224,31 @@ def _matvec(matrix: np.ndarray, q: np.ndarray, out: np.ndarray | None = None) ->
         return np.matmul(matrix, q, out=out)
 
 
-class single_thread_blas:
-    """Context manager: numpy's BLAS libraries (as ``threadpoolctl`` finds them) on one thread inside, their
-    previous thread counts restored on exit. The libraries are looked up once per process; switching is a direct
-    call into the library (microseconds), unlike ``threadpoolctl.threadpool_limits`` (~70 us per use). Not for
-    concurrent threads: another thread's product inside the block also runs on one thread (slower, still right)."""
+def numpy_blas_libs() -> list:
+    """threadpoolctl controllers of the BLAS libraries numpy itself uses: those shipped in numpy's wheel
+    (``numpy.libs``; faiss and scipy bring their own), or every BLAS loaded when numpy links a system one. Looked up
+    once per process (numpy's BLAS is loaded with numpy, so the list cannot grow)."""
+    global _NUMPY_BLAS
+    if _NUMPY_BLAS is None or _NUMPY_BLAS[0] != os.getpid():
+        from threadpoolctl import ThreadpoolController
 
-    _libs: list | None = None
-    _pid: int | None = None
+        libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+        own = [lib for lib in libs if "numpy" in Path(lib.filepath).parent.name]
+        _NUMPY_BLAS = (os.getpid(), own or libs)
+    return _NUMPY_BLAS[1]
+
+
+_NUMPY_BLAS: tuple[int, list] | None = None
+
+
+class single_thread_blas:
+    """Context manager: numpy's BLAS (``numpy_blas_libs``) on one thread inside, its previous thread count restored
+    on exit. Switching is a direct call into the library (microseconds), unlike
+    ``threadpoolctl.threadpool_limits`` (~70 us per use). Not for concurrent threads: another thread's product
+    inside the block also runs on one thread (slower, still right)."""
 
     def __enter__(self) -> "single_thread_blas":
-        cls = type(self)
-        if cls._libs is None or cls._pid != os.getpid():
-            from threadpoolctl import ThreadpoolController
-
-            cls._libs = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-            cls._pid = os.getpid()
-        self._saved = [(lib, lib.num_threads) for lib in cls._libs]
+        self._saved = [(lib, lib.num_threads) for lib in numpy_blas_libs()]
         for lib, n in self._saved:
             if n != 1:
                 lib.set_num_threads(1)
