@@ -149,3 +149,30 @@ def test_small_products_run_on_one_blas_thread_and_the_count_is_restored():
     m, q = rng.standard_normal((300, 24)).astype(np.float32), rng.standard_normal(24).astype(np.float32)
     np.testing.assert_allclose(_matvec(m, q), m.astype(np.float64) @ q, rtol=1e-4, atol=1e-4)
     np.testing.assert_allclose(_matvec(m[:, 8:], q[8:]), m[:, 8:].astype(np.float64) @ q[8:], rtol=1e-4, atol=1e-4)
+
+
+def _write_part(path: str, part: int) -> int:
+    """Child process: upsert this part's 200 documents in batches of 20; returns the number of failed batches."""
+    docs = [dict(d, image_id=f"p{part}-{d['image_id']}") for d in corpus(200, seed=5, d_clip=16, d_text=8)]
+    store = LanceStore(f"lance://{path}")
+    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    failed = 0
+    for at in range(0, len(docs), 20):
+        try:
+            store.upsert(docs[at:at + 20])
+        except Exception:  # noqa: BLE001 - counted and asserted below
+            failed += 1
+    return failed
+
+
+def test_two_processes_writing_one_store_at_once_lose_nothing(tmp_path):
+    import multiprocessing as mp
+
+    path = str(tmp_path / "s")
+    with mp.get_context("spawn").Pool(2) as pool:  # as two ingest shards (--shard 1/2, 2/2) would
+        failed = pool.starmap(_write_part, [(path, 1), (path, 2)])
+    assert failed == [0, 0]
+    store = LanceStore(f"lance://{path}")
+    assert store.count() == 400
+    assert store.count([F.Terms("country", ("Spain",))]) == 2 * sum(
+        d["country"] == "Spain" for d in corpus(200, seed=5, d_clip=16, d_text=8))
