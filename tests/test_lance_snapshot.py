@@ -7,6 +7,8 @@ workers share it), and never from a stale file of another table that reached the
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 
@@ -176,3 +178,32 @@ def test_two_processes_writing_one_store_at_once_lose_nothing(tmp_path):
     assert store.count() == 400
     assert store.count([F.Terms("country", ("Spain",))]) == 2 * sum(
         d["country"] == "Spain" for d in corpus(200, seed=5, d_clip=16, d_text=8))
+
+
+def test_cache_files_cut_short_by_a_kill_are_rebuilt_not_errors(tmp_path):
+    docs = corpus(300, seed=13, d_clip=16, d_text=8)
+    store = filled(tmp_path / "s", docs)
+    v = store.snapshot().version
+    cache = tmp_path / "s" / ".cache"
+    for name in (f"vectors-v{v}.json", f"scalars-v{v}.json"):
+        (cache / name).write_text("")  # killed between creating the file and writing it
+    (cache / f"scalars-v{v}.arrow").write_bytes(b"ARROW1")  # and a truncated column file
+    other = LanceStore(f"lance://{tmp_path / 's'}")
+    assert other.count([F.Terms("country", ("Spain",))]) == sum(d["country"] == "Spain" for d in docs)
+    assert other.get(["img00042"])[0]["ocr_text"] == docs[42]["ocr_text"]
+    assert json.loads((cache / f"vectors-v{v}.json").read_text())["n"] == 300  # written again, whole
+
+
+def test_damaged_cache_files_with_valid_meta_still_give_right_answers(tmp_path):
+    docs = corpus(300, seed=14, d_clip=16, d_text=8)
+    store = filled(tmp_path / "s", docs)
+    v = store.snapshot().version
+    cache = tmp_path / "s" / ".cache"
+    want = store.count([F.TextMatch("heinz")])
+    for name, junk in ((f"scalars-v{v}.arrow", b"ARROW1 damaged"), (f"vectors-v{v}.npy", b"\x93NUMPY damaged")):
+        (cache / "junk").write_bytes(junk)
+        os.replace(cache / "junk", cache / name)  # a new file: the first store keeps mapping the old one
+    other = LanceStore(f"lance://{tmp_path / 's'}")
+    assert other.count([F.TextMatch("heinz")]) == want > 0
+    np.testing.assert_allclose(other.get(["img00042"], with_vectors=True)[0]["capmeta_vec"],
+                               docs[42]["capmeta_vec"], atol=1e-6)

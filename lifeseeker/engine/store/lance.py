@@ -976,16 +976,16 @@ class LanceStore:
             return self._scan(scalar).to_arrow().combine_chunks()
         try:
             with self._file_lock():
-                if not (meta.exists() and data.exists() and json.loads(meta.read_text()) == want):
+                if not (data.exists() and _read_json(meta) == want):
                     table = self._scan(scalar).to_arrow().combine_chunks()
                     tmp = data.with_name(f"{data.name}.{os.getpid()}.tmp")
                     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
                         writer.write_table(table, max_chunksize=max(1, table.num_rows))
                     os.replace(tmp, data)
-                    meta.write_text(json.dumps(want))
+                    _write_json(meta, want)
                     self._prune_cache(version)
                 return pa.ipc.open_file(pa.memory_map(str(data))).read_all()
-        except OSError as exc:  # read-only store directory: hold the columns in memory
+        except (OSError, pa.ArrowInvalid) as exc:  # read-only store directory, or a damaged file: in memory
             log.warning("cannot cache columns under %s (%s); holding them in memory", self._cache, exc)
             return self._scan(scalar).to_arrow().combine_chunks()
 
@@ -1000,17 +1000,17 @@ class LanceStore:
         want = {"n": n, "dims": dims, "ids": digest, "manifest": self._manifest_identity(version)}
         try:
             with self._file_lock():
-                if not (meta.exists() and data.exists() and json.loads(meta.read_text()) == want):
+                if not (data.exists() and _read_json(meta) == want):
                     tmp = data.with_name(f"{data.name}.{os.getpid()}.tmp")
                     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
                     self._fill_vectors(out, dims, ids)
                     out.flush()
                     del out
                     os.replace(tmp, data)
-                    meta.write_text(json.dumps(want))
+                    _write_json(meta, want)
                     self._prune_cache(version)
                 return np.asarray(np.load(data, mmap_mode="r"))
-        except OSError as exc:  # read-only store directory: keep the matrix in memory
+        except (OSError, ValueError) as exc:  # read-only store directory: keep the matrix in memory
             log.warning("cannot cache vectors under %s (%s); holding them in memory", self._cache, exc)
             out = np.empty((n, width), dtype=np.float32)
             self._fill_vectors(out, dims, ids)
@@ -1087,9 +1087,8 @@ class LanceStore:
     def _ann_meta_matches(self, snap: _Snapshot) -> bool:
         """Whether ``ann-v<version>.json`` describes this snapshot's table (manifest identity, rows, ids): an index
         left by a dropped table that reached the same version number is not this table's."""
-        try:
-            meta = json.loads((self._cache / f"ann-v{snap.version}.json").read_text())
-        except (OSError, ValueError):
+        meta = _read_json(self._cache / f"ann-v{snap.version}.json")
+        if meta is None:
             return False
         return (meta.get("manifest") == self._manifest_identity(snap.version) and meta.get("n") == snap.n
                 and meta.get("ids") == _ids_digest(snap.ids))
@@ -1139,9 +1138,9 @@ class LanceStore:
         tmp = fp_path.with_name(f"{fp_path.name}.{os.getpid()}.tmp.npy")
         np.save(tmp, fp)
         os.replace(tmp, fp_path)
-        path.with_suffix(".json").write_text(json.dumps({"n": snap.n, "d": vectors.matrix.shape[1], "ids": digest,
-                                                         "trained_n": trained_n,
-                                                         "manifest": self._manifest_identity(snap.version)}))
+        _write_json(path.with_suffix(".json"), {"n": snap.n, "d": vectors.matrix.shape[1], "ids": digest,
+                                               "trained_n": trained_n,
+                                               "manifest": self._manifest_identity(snap.version)})
         self._prune_cache(snap.version, ("ann-v",))
         log.info("ANN index v%s (%d rows): %s in %.1fs", snap.version, snap.n, ann.how, time.perf_counter() - t0)
         return ann
@@ -1155,9 +1154,8 @@ class LanceStore:
             if v is not None and v < version:
                 found.append((v, p))
         for v, p in sorted(found, reverse=True):
-            try:
-                meta = json.loads(p.read_text())
-            except (OSError, ValueError):
+            meta = _read_json(p)
+            if meta is None:
                 continue
             index, fp = p.with_suffix(".faiss"), p.with_name(f"ann-v{v}.fp.npy")
             if meta.get("d") == d and index.exists() and fp.exists():
@@ -1361,6 +1359,22 @@ class _FileLock:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON object in ``path``, or None when it is missing, unreadable or not valid JSON (a cache file cut short
+    by a kill is rebuilt, never an error)."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` atomically (a temporary file, then a rename)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
 
 
 def _cache_version(name: str) -> int | None:
