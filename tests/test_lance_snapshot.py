@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 from lifeseeker.engine import filters as F
+from lifeseeker.engine.store.base import VectorQuery
 from lifeseeker.engine.store.lance import LanceStore, _Postings
 
 from .synth import corpus
@@ -207,3 +208,26 @@ def test_damaged_cache_files_with_valid_meta_still_give_right_answers(tmp_path):
     assert other.count([F.TextMatch("heinz")]) == want > 0
     np.testing.assert_allclose(other.get(["img00042"], with_vectors=True)[0]["capmeta_vec"],
                                docs[42]["capmeta_vec"], atol=1e-6)
+
+
+def test_id_lookup_and_order_follow_python_string_order_without_python_id_strings(tmp_path):
+    docs = corpus(60, seed=15, d_clip=16, d_text=8)
+    names = ["b.jpg", "a.jpg", "Z.jpg", "é.jpg", "e.jpg", "ü/1.jpg", "日本.jpg", "a,b.jpg", "aa.jpg", "a.JPG"]
+    for d, name in zip(docs, names):
+        d["image_id"] = name
+    store = filled(tmp_path / "s", docs)
+    snap = store.snapshot()
+    ids = [d["image_id"] for d in docs]
+    for image_id in ids:
+        assert snap.ids_at([snap.row_of(image_id)]) == [image_id]
+    assert snap.row_of("missing.jpg") is None and snap.row_of("") is None
+    assert snap.ids_at(snap.id_order) == sorted(ids)  # code point order, as Python sorts
+    rows = np.arange(0, 60, 3)
+    got = snap.rank_of(rows)
+    assert [snap.ids_at([r])[0] for r in rows[np.argsort(got)]] == sorted(snap.ids_at(rows))
+    # store operations never build the per-row Python id strings (~100 B per row per worker)
+    store.get(["é.jpg", "a,b.jpg", "nope"])
+    store.search(VectorQuery(docs[0]["clip_vec"], None), limit=10)
+    store.neighbours(docs[0]["local_time"] or docs[1]["local_time"], 3600, 3600)
+    assert "ids" not in snap.__dict__
+    assert [d["image_id"] for d in store.get(["é.jpg", "a,b.jpg", "nope"])] == ["é.jpg", "a,b.jpg"]

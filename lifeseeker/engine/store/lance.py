@@ -398,29 +398,62 @@ class _Snapshot:
         self.vectors: dict[str, np.ndarray] = {name: vectors.field(name) for name in VECTOR_FIELDS}
         # one chunk per column: taking the k hits' rows from a table of many scan batches costs ~100 ms at 100k
         self.table = table.drop_columns([c for c in VECTOR_FIELDS if c in table.column_names]).combine_chunks()
-        self.ids = np.asarray(self.table.column("image_id").to_pylist(), dtype=object)
         self._columns: dict[str, pa.Array] = {}
         self._encoded: dict[tuple[str, bool], tuple[np.ndarray, np.ndarray, list[str]]] = {}
         self._raw_values: dict[tuple[str, bool], list[Any]] = {}
         self.ann: AnnIndex | None = None
         self.masks: OrderedDict[Any, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
+    @property
+    def id_col(self) -> pa.Array:
+        """The image ids as one Arrow string array (memory-mapped with the other columns, no Python strings)."""
+        return self.column("image_id")
+
     @cached_property
-    def row_of(self) -> dict[str, int]:
-        return {image_id: i for i, image_id in enumerate(self.ids)}
+    def ids(self) -> np.ndarray:
+        """(n,) object array of the image ids as Python strings (~100 B per row per process: the store's own paths
+        use ``id_col`` and the sorted order instead; kept for callers that want the array)."""
+        return np.asarray(self.id_col.to_pylist(), dtype=object)
+
+    @cached_property
+    def id_order(self) -> np.ndarray:
+        """(n,) int64: rows in ascending image_id order (Arrow's sort: UTF-8 byte order = code point order)."""
+        return np.asarray(pc.sort_indices(self.id_col), dtype=np.int64)
 
     @cached_property
     def id_rank(self) -> np.ndarray:
         """(n,) int64: rank of each row's image_id in ascending id order (tie-breaks without string compares)."""
         rank = np.empty(self.n, dtype=np.int64)
-        rank[np.argsort(self.ids, kind="stable")] = np.arange(self.n)
+        rank[self.id_order] = np.arange(self.n)
         return rank
 
     def rank_of(self, rows: np.ndarray) -> np.ndarray:
-        """Ranks consistent with image_id order for ``rows``: string order when few, the cached ranks when many."""
+        """Ranks consistent with image_id order for ``rows``: sorting their ids when few, the cached ranks when
+        many."""
         if len(rows) <= 4096 and "id_rank" not in self.__dict__:
-            return np.argsort(np.argsort(self.ids[rows], kind="stable"), kind="stable")
+            order = np.asarray(pc.sort_indices(self.id_col.take(pa.array(rows, pa.int64()))), dtype=np.int64)
+            rank = np.empty(len(rows), dtype=np.int64)
+            rank[order] = np.arange(len(rows))
+            return rank
         return self.id_rank[rows]
+
+    def ids_at(self, rows: np.ndarray) -> list[str]:
+        """The image ids of ``rows`` (int row numbers)."""
+        return self.id_col.take(pa.array(np.asarray(rows, dtype=np.int64))).to_pylist()
+
+    def row_of(self, image_id: str) -> int | None:
+        """The row holding ``image_id``, or None: a binary search over ``id_order`` (~20 string compares)."""
+        order, col = self.id_order, self.id_col
+        lo, hi = 0, len(order)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if col[int(order[mid])].as_py() < image_id:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < len(order) and col[int(order[lo])].as_py() == image_id:
+            return int(order[lo])
+        return None
 
     @cached_property
     def latlon(self) -> tuple[np.ndarray, np.ndarray]:
@@ -636,8 +669,16 @@ def _fingerprints(matrix: np.ndarray, block: int = 8192) -> np.ndarray:
     return out
 
 
-def _ids_digest(ids: np.ndarray) -> str:
-    return hashlib.blake2b("\x00".join(ids.tolist()).encode("utf-8"), digest_size=16).hexdigest()
+def _ids_digest(ids: pa.Array, m: int | None = None) -> str:
+    """A digest of the first ``m`` (default all) ids of a string array, in order: their byte lengths and bytes."""
+    ids = ids if m is None else ids.slice(0, m)
+    if len(ids) == 0:
+        return hashlib.blake2b(b"", digest_size=16).hexdigest()
+    width = np.int64 if pa.types.is_large_string(ids.type) else np.int32
+    offsets = np.frombuffer(ids.buffers()[1], dtype=width)[ids.offset:ids.offset + len(ids) + 1].astype(np.int64)
+    h = hashlib.blake2b(np.diff(offsets).tobytes(), digest_size=16)
+    h.update(memoryview(ids.buffers()[2])[offsets[0]:offsets[-1]])
+    return h.hexdigest()
 
 
 # --- filter compilation: one function per clause ------------------------------------------------------------------
@@ -933,7 +974,7 @@ class LanceStore:
 
     def _load_snapshot(self, version: int) -> _Snapshot:
         table = self._scalar_table(version)
-        ids = np.asarray(table.column("image_id").to_pylist(), dtype=object)
+        ids = table.column("image_id").combine_chunks()
         dims = self.dims()
         vectors = VectorSet(self._vector_matrix(version, dims, ids), dims)
         return _Snapshot(table, version, vectors)
@@ -989,8 +1030,9 @@ class LanceStore:
             log.warning("cannot cache columns under %s (%s); holding them in memory", self._cache, exc)
             return self._scan(scalar).to_arrow().combine_chunks()
 
-    def _vector_matrix(self, version: int, dims: dict[str, int], ids: np.ndarray) -> np.ndarray:
-        """(n, D) float32 unit rows in the order of ``ids``: memory-mapped from the cache, built once per version."""
+    def _vector_matrix(self, version: int, dims: dict[str, int], ids: pa.Array) -> np.ndarray:
+        """(n, D) float32 unit rows in the order of ``ids`` (the snapshot's image_id column): memory-mapped from the
+        cache, built once per version."""
         n, width = len(ids), sum(dims.values())
         if n == 0 or width == 0:
             return np.zeros((n, width), dtype=np.float32)
@@ -1016,19 +1058,17 @@ class LanceStore:
             self._fill_vectors(out, dims, ids)
             return out
 
-    def _fill_vectors(self, out: np.ndarray, dims: dict[str, int], ids: np.ndarray) -> None:
+    def _fill_vectors(self, out: np.ndarray, dims: dict[str, int], ids: pa.Array) -> None:
         """Fill ``out`` (n, D) with the unit vectors, streamed from the table in batches, rows in ``ids`` order."""
         fields = [name for name in VECTOR_FIELDS if dims.get(name)]
         at = 0
-        scan_ids = []
         order = None
         for batch in self._scan(["image_id", *fields]).to_batches(65536):
             m = batch.num_rows
-            batch_ids = batch.column("image_id").to_pylist()
-            scan_ids.extend(batch_ids)
-            if order is None and batch_ids != ids[at:at + m].tolist():
-                order = {image_id: i for i, image_id in enumerate(ids)}  # scans disagree on order: place by id
-            rows = slice(at, at + m) if order is None else np.array([order[i] for i in batch_ids])
+            batch_ids = batch.column("image_id")
+            if order is None and not batch_ids.equals(ids.slice(at, m).cast(batch_ids.type)):
+                order = {image_id: i for i, image_id in enumerate(ids.to_pylist())}  # scans disagree: place by id
+            rows = slice(at, at + m) if order is None else np.array([order[i] for i in batch_ids.to_pylist()])
             col = 0
             block = np.empty((m, out.shape[1]), dtype=np.float32)
             for name in VECTOR_FIELDS:
@@ -1091,7 +1131,7 @@ class LanceStore:
         if meta is None:
             return False
         return (meta.get("manifest") == self._manifest_identity(snap.version) and meta.get("n") == snap.n
-                and meta.get("ids") == _ids_digest(snap.ids))
+                and meta.get("ids") == _ids_digest(snap.id_col))
 
     def _make_ann(self, snap: _Snapshot, path: Path) -> AnnIndex:
         """Make, save and describe (``ann-v<version>.json``) the ANN index of ``snap``, reusing the newest earlier
@@ -1113,7 +1153,7 @@ class LanceStore:
         t0 = time.perf_counter()
         vectors = snap.vectors_set
         fp = _fingerprints(vectors.matrix)
-        digest = _ids_digest(snap.ids)
+        digest = _ids_digest(snap.id_col)
         prev = self._previous_ann(snap.version, vectors.matrix.shape[1])
         trained_n = snap.n
         ann = None
@@ -1123,7 +1163,7 @@ class LanceStore:
             index = faiss.read_index(str(prev["path"]))  # an in-memory copy (a mapped index cannot grow)
             m = prev["n"]
             trained_n = prev["trained_n"]
-            if m <= snap.n and _ids_digest(snap.ids[:m]) == prev["ids"] and np.array_equal(prev_fp, fp[:m]):
+            if m <= snap.n and _ids_digest(snap.id_col, m) == prev["ids"] and np.array_equal(prev_fp, fp[:m]):
                 how, start = "extended", m
             else:
                 how, start = "refilled", 0
@@ -1201,7 +1241,7 @@ class LanceStore:
 
     def existing(self, ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
         snap = self.snapshot()
-        rows = [(i, snap.row_of[i]) for i in ids if i in snap.row_of]
+        rows = [(i, r) for i in ids if (r := snap.row_of(i)) is not None]
         if not rows:
             return {}
         models = snap.table.column("models").take(pa.array([r for _, r in rows])).to_pylist()
@@ -1209,7 +1249,7 @@ class LanceStore:
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Doc]:
         snap = self.snapshot()
-        rows = [snap.row_of[i] for i in ids if i in snap.row_of]
+        rows = [r for i in ids if (r := snap.row_of(i)) is not None]
         if not rows:
             return []
         docs = snap.table.take(pa.array(rows)).to_pylist()
@@ -1279,7 +1319,7 @@ class LanceStore:
         if collection is not None:
             mask &= snap.folded_in("collection", [collection], folding=False)
         rows = np.flatnonzero(mask)
-        rows = rows[np.lexsort((snap.ids[rows], t[rows]))][:limit]
+        rows = rows[np.lexsort((np.asarray(snap.ids_at(rows), dtype=object), t[rows]))][:limit]
         return snap.table.take(pa.array(rows, pa.int64())).to_pylist()
 
     def facets(self, fields: Sequence[str], filters: Sequence[Filter] = (), size: int = 20
