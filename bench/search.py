@@ -2,7 +2,8 @@
 
     python bench/search.py                      # N = 10k, 100k, 200k; writes BENCHMARKS.md
     python bench/search.py --million            # adds N = 1M (the store is built once under --workdir, reused)
-    python bench/search.py --quick              # tiny N, few queries (the test suite runs this)
+    python bench/search.py --quick              # tiny N, few queries (the test suite runs this; writes
+                                                # var/bench/BENCHMARKS-quick.md, never BENCHMARKS.md)
 
 The synthetic lifelog (``lifelog_table``): one image per ~30 s during waking hours (07:00-23:00), the recorded
 days spread evenly over 18 months (so 1M images fill ~520 days); images come in events (a few to ~80 minutes at
@@ -672,7 +673,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=30)
     ap.add_argument("--e2e", type=int, default=5)
     ap.add_argument("--workdir", type=Path, default=REPO / "var" / "bench", help="stores are built here and reused")
-    ap.add_argument("--out", type=Path, default=REPO / "BENCHMARKS.md")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="report file (default BENCHMARKS.md in the repo; with --quick, <workdir>/BENCHMARKS-quick.md so "
+                         "a smoke run never replaces the published figures)")
     ap.add_argument("--no-gunicorn", action="store_true", help="skip the gunicorn worker memory measurement")
     ap.add_argument("--gunicorn-only", type=int, metavar="N",
                     help="only measure gunicorn worker memory on the store of size N (merged into --out)")
@@ -691,6 +694,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:  # one tiny store (or the smallest --sizes given), a few queries, no gunicorn
         sizes = [min(sizes)] if args.sizes != ap.get_default("sizes") else [600]
         args.queries, args.e2e, args.no_gunicorn = 3, 2, True
+    if args.out is None:
+        args.out = args.workdir / "BENCHMARKS-quick.md" if args.quick else REPO / "BENCHMARKS.md"
     only = args.gunicorn_only or args.ann_sweep or args.after_write
     if only:
         args.merge = True

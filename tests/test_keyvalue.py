@@ -163,3 +163,16 @@ def test_clock_times_urls_and_prose_colons_are_untouched_and_not_noticed(text):
 def test_a_colon_inside_a_quoted_value_is_part_of_the_value():
     p = parse_query('sign ocr:"exit: now"')
     assert (p.filters, p.warnings, p.text) == ((F.TextMatch("exit: now", ("ocr_text",)),), (), "sign")
+
+
+@pytest.mark.parametrize("text", ["When was I in city:Arezzo?", "walk city:Arezzo.", "walk city:Arezzo!"])
+def test_sentence_punctuation_after_an_unquoted_value_is_not_part_of_it(text):
+    clauses, _ = extract_filters(text)
+    assert clauses == [F.Terms("city", ("Arezzo",))]
+
+
+def test_quoted_values_keep_their_punctuation_and_a_bare_question_mark_is_an_empty_value():
+    assert extract_filters('ocr:"Inc."')[0] == [F.TextMatch("Inc.", ("ocr_text",))]
+    with pytest.raises(FilterError) as err:
+        extract_filters("When was I in city:?")
+    assert str(err.value).startswith("city: empty value"), str(err.value)

@@ -307,3 +307,13 @@ def test_routing_details():
     assert route("How many times did I shave in September 2016?").kind == "events"
     assert route("Who was with me at the BBQ?").kind == "object"
     assert route("golden buddha").answer_type is None
+
+
+def test_a_question_about_a_place_with_no_photo_gets_no_answer_not_another_place(qa, lifelog):
+    _, docs, _ = lifelog
+    assert not any(d.get("country") == "Peru" for d in docs)
+    a = qa.answer("What date did I see the golden Buddha in the tunnel in Peru?")
+    assert a.answer is None and a.explanation == "no photo in the lifelog is in Peru"
+    assert "No answer: no photo in the lifelog is in Peru." in a.notices
+    # a place that has photos stays a soft constraint: the answer still comes
+    assert qa.answer("What date did I see the golden Buddha in the tunnel in Thailand?").answer == "11 October 2019"

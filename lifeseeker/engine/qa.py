@@ -551,6 +551,13 @@ class QaService:
         if hard:
             all_filters += constraint_filters(parsed)
         ctx = _Ctx(self, question, parsed, r, vq, all_filters, notices)
+        named = list(dict.fromkeys(list(parsed.countries) + list(parsed.cities)))
+        places = [f for f in constraint_filters(parsed) if isinstance(f, Terms) and f.field in ("country", "places")]
+        if named and places and not hard:  # soft places; but when no photo is in any named place, none grounds it
+            if all(self.search.store.count(list(filters) + [f]) == 0 for f in places):
+                ans = ctx.none(f"no photo in the lifelog is in {' / '.join(named)}")
+                ans.took_ms = (time.perf_counter() - t0) * 1000
+                return ans
         if r.answer_type == "counting" and r.kind == "trips":
             ans = ctx.trips()
         elif r.answer_type == "counting" and r.kind == "photos":

@@ -244,6 +244,8 @@ def extract_filters(text: str, lang=None, notices: list[str] | None = None
         key = m.group(1)
         value = next((g for g in m.groups()[1:] if g is not None), "")
         quoted = m.group(5) is None
+        if not quoted:  # "When was I in city:Arezzo?": sentence punctuation ends the value (quote to keep it)
+            value = value.rstrip("?!.;")
         if key.lower() not in lang.KEY_ALIASES:
             if value.startswith("//") or key.lower() in URI_SCHEMES:
                 continue  # a URL
