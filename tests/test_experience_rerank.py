@@ -162,3 +162,13 @@ def test_absent_weights_skip_rerank_with_a_notice(sample_store, tiny_models, tmp
     forced = client.get("/api/search", query_string={"q": "walk", "rerank": "1"}).get_json()
     assert "Rerank asked for, but no rerank model is loaded: fused scores shown" in forced["notices"]
     assert "Rerank skipped" in client.get("/", query_string={"q": "walk"}).get_data(as_text=True)
+
+
+def test_missing_model_notices_quote_the_first_sentence_of_the_error_cut_at_a_word():
+    from lifeseeker.models.rerank import _brief
+
+    exc = OSError("Can't load image processor for 'Salesforce/blip-itm-base-coco'. If you were trying to load it "
+                  "from 'https://huggingface.co/models', make sure you don't have a local directory")
+    assert _brief(exc) == "Can't load image processor for 'Salesforce/blip-itm-base-coco'"
+    long = OSError("word " * 60)
+    assert _brief(long).endswith("word\u2026") and len(_brief(long)) <= 161

@@ -36,6 +36,15 @@ DEFAULT_CROSS_MODEL = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 RERANK_KINDS = ("itm", "cross")
 
 
+
+def _brief(exc: BaseException, limit: int = 160) -> str:
+    """The first sentence of an exception's message, at most ``limit`` characters, cut at a word with an ellipsis."""
+    text = str(exc).strip().split("\n")[0]
+    first = text.split(". ")[0]
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "\u2026"
+
 def _source(name: str) -> str:
     p = Path(name).expanduser()
     return str(p) if p.is_dir() else name
@@ -130,7 +139,7 @@ def load_itm(name: str = DEFAULT_ITM_MODEL, device: str = "cpu") -> ItmReranker:
         model = BlipForImageTextRetrieval.from_pretrained(src, local_files_only=True).to(device).eval()
     except Exception as exc:  # noqa: BLE001 - missing files, bad config, hub errors alike
         raise ModelUnavailable(
-            f"rerank model (BLIP ITM) {name!r} is not available ({type(exc).__name__}: {str(exc)[:160]}). Provide "
+            f"rerank model (BLIP ITM) {name!r} is not available ({type(exc).__name__}: {_brief(exc)}). Provide "
             f"it by `huggingface-cli download {DEFAULT_ITM_MODEL}` with internet access (cached), or "
             f"LIFESEEKER_RERANK_MODEL=/path/to/blip-itm-folder; LIFESEEKER_RERANK=off hides this notice") from exc
     return ItmReranker(name, model, processor, device)
@@ -149,7 +158,7 @@ def load_cross_encoder(name: str = DEFAULT_CROSS_MODEL, device: str = "cpu") -> 
         model = CrossEncoder(src, device=device, local_files_only=True)
     except Exception as exc:  # noqa: BLE001
         raise ModelUnavailable(
-            f"rerank model (cross-encoder) {name!r} is not available ({type(exc).__name__}: {str(exc)[:160]}). "
+            f"rerank model (cross-encoder) {name!r} is not available ({type(exc).__name__}: {_brief(exc)}). "
             f"Provide it by `huggingface-cli download {DEFAULT_CROSS_MODEL}` with internet access (cached), or "
             f"LIFESEEKER_RERANK_CROSS_MODEL=/path/to/cross-encoder-folder") from exc
     return CrossEncoderReranker(name, model)
