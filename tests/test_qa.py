@@ -317,3 +317,11 @@ def test_a_question_about_a_place_with_no_photo_gets_no_answer_not_another_place
     assert "No answer: no photo in the lifelog is in Peru." in a.notices
     # a place that has photos stays a soft constraint: the answer still comes
     assert qa.answer("What date did I see the golden Buddha in the tunnel in Thailand?").answer == "11 October 2019"
+
+
+def test_a_question_whose_content_is_its_typed_filter_is_answered_from_the_filtered_photos(qa, lifelog):
+    _, docs, _ = lifelog
+    days = {d["local_time"].date() for d in docs if d.get("country") == "Thailand" and d.get("local_time")}
+    a = qa.answer("When was I in country:Thailand?")
+    assert a.answer is not None and a.value in days
+    assert qa.answer("When was I in country:Thailand?").answer == qa.answer("When was I in country:Thailand").answer

@@ -593,6 +593,10 @@ class _Ctx:
         self.hits = hits
 
     def relevant(self, loosen: float = 0.0) -> list[Hit]:
+        """The hits close enough to the question (``relevant_hits``); all of them when the question's content is
+        entirely its typed key:value filters ("When was I in city:Arezzo?": nothing is left to resemble)."""
+        if self.parsed.filters and not content_words(self.parsed.visual):
+            return list(self.hits)
         return relevant_hits(self.hits, self.vq.weights, self.vq.clip is not None, self.vq.tat is not None,
                              self.cfg.relative_cut - loosen, self.cfg.iat_floor - loosen, self.cfg.tat_floor - loosen)
 
