@@ -52,7 +52,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property, singledispatch
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -504,9 +504,7 @@ class _Snapshot:
                 col = pc.list_flatten(col)
             encoded = pc.dictionary_encode(col)
             codes = np.asarray(encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-            order = np.argsort(codes, kind="stable").astype(np.int32)  # nulls (-1) first, then by value
-            rows = order if owner is None else owner[order]
-            starts = np.searchsorted(codes[order], np.arange(len(encoded.dictionary) + 1))
+            rows, starts = _invert(codes, len(encoded.dictionary), owner)
             norm = fold if folding else str
             raw = encoded.dictionary.to_pylist()
             enc = self._encoded[key] = (rows, starts, [norm(v) for v in raw])
@@ -584,6 +582,28 @@ class _Snapshot:
 _BUILD_LOCK = threading.Lock()
 
 
+def _invert(keys: np.ndarray, n_keys: int, rows: np.ndarray | None = None, unique: bool = False
+            ) -> tuple[np.ndarray, np.ndarray]:
+    """Inverted lists from one key per posting: (int32 rows grouped by key, int64 starts of shape (n_keys + 1,)),
+    the rows of key ``k`` being ``out[starts[k]:starts[k + 1]]``, in their input order (a stable sort).
+
+    Args:
+        keys: (m,) int key of each posting, 0..n_keys-1; -1 = no key (left out).
+        n_keys: number of keys.
+        rows: (m,) row of each posting, ascending (default: the posting's position).
+        unique: keep each (key, row) pair once.
+    """
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    out = order if rows is None else rows[order]
+    if unique and len(keys):
+        first = np.ones(len(keys), dtype=bool)
+        first[1:] = (keys[1:] != keys[:-1]) | (out[1:] != out[:-1])
+        keys, out = keys[first], out[first]
+    starts = np.searchsorted(keys, np.arange(n_keys + 1)).astype(np.int64)
+    return np.ascontiguousarray(out, dtype=np.int32), starts
+
+
 class _Postings:
     """An inverted index of one text column: for each word, the sorted rows holding it.
 
@@ -619,16 +639,9 @@ class _Postings:
         word_of_code = np.empty(len(encoded.dictionary) + 1, dtype=np.int32)
         for i, value in enumerate(encoded.dictionary.to_pylist()):
             word_of_code[i] = words.setdefault(value, len(words)) if value else -1
-        word = word_of_code[codes] if len(codes) else np.zeros(0, dtype=np.int32)
-        keep = word >= 0  # empty strings from leading/trailing separators
-        word, parents = word[keep], parents[keep]
-        order = np.argsort(word, kind="stable")  # stable: rows stay ascending within a word
-        word, parents = word[order], parents[order]
-        first = np.ones(len(word), dtype=bool)  # each (word, row) once
-        first[1:] = (word[1:] != word[:-1]) | (parents[1:] != parents[:-1])
-        word, parents = word[first], parents[first]
-        starts = np.searchsorted(word, np.arange(len(words) + 1)).astype(np.int64)
-        return cls(words, starts, np.ascontiguousarray(parents))
+        word = word_of_code[codes] if len(codes) else np.zeros(0, dtype=np.int32)  # -1: an empty split piece
+        row_ids, starts = _invert(word, len(words), parents, unique=True)
+        return cls(words, starts, row_ids)
 
     def rows(self, word: str) -> np.ndarray:
         """Sorted int32 rows holding ``word`` (already case-folded, as ``tokens()`` gives it)."""
@@ -1010,25 +1023,19 @@ class LanceStore:
         LanceDB data; written (under the file lock) by the first process that loads the version."""
         scalar = [f.name for f in self._table.schema if f.name not in VECTOR_FIELDS]
         identity = self._manifest_identity(version)
-        data = self._cache / f"scalars-v{version}.arrow"
-        meta = self._cache / f"scalars-v{version}.json"
-        want = {"manifest": identity, "columns": scalar}
+
+        def scan() -> pa.Table:
+            return self._scan(scalar).to_arrow().combine_chunks()
+
+        def write(tmp: Path) -> None:
+            table = scan()
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table, max_chunksize=max(1, table.num_rows))
+
         if identity is None:
-            return self._scan(scalar).to_arrow().combine_chunks()
-        try:
-            with self._file_lock():
-                if not (data.exists() and _read_json(meta) == want):
-                    table = self._scan(scalar).to_arrow().combine_chunks()
-                    tmp = data.with_name(f"{data.name}.{os.getpid()}.tmp")
-                    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-                        writer.write_table(table, max_chunksize=max(1, table.num_rows))
-                    os.replace(tmp, data)
-                    _write_json(meta, want)
-                    self._prune_cache(version)
-                return pa.ipc.open_file(pa.memory_map(str(data))).read_all()
-        except (OSError, pa.ArrowInvalid) as exc:  # read-only store directory, or a damaged file: in memory
-            log.warning("cannot cache columns under %s (%s); holding them in memory", self._cache, exc)
-            return self._scan(scalar).to_arrow().combine_chunks()
+            return scan()
+        return self._cached(version, f"scalars-v{version}.arrow", {"manifest": identity, "columns": scalar}, write,
+                            lambda path: pa.ipc.open_file(pa.memory_map(str(path))).read_all(), scan)
 
     def _vector_matrix(self, version: int, dims: dict[str, int], ids: pa.Array) -> np.ndarray:
         """(n, D) float32 unit rows in the order of ``ids`` (the snapshot's image_id column): memory-mapped from the
@@ -1036,27 +1043,42 @@ class LanceStore:
         n, width = len(ids), sum(dims.values())
         if n == 0 or width == 0:
             return np.zeros((n, width), dtype=np.float32)
-        digest = _ids_digest(ids)
-        data = self._cache / f"vectors-v{version}.npy"
-        meta = self._cache / f"vectors-v{version}.json"
-        want = {"n": n, "dims": dims, "ids": digest, "manifest": self._manifest_identity(version)}
+
+        def write(tmp: Path) -> None:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
+            self._fill_vectors(out, dims, ids)
+            out.flush()
+
+        def in_memory() -> np.ndarray:
+            out = np.empty((n, width), dtype=np.float32)
+            self._fill_vectors(out, dims, ids)
+            return out
+
+        want = {"n": n, "dims": dims, "ids": _ids_digest(ids), "manifest": self._manifest_identity(version)}
+        return self._cached(version, f"vectors-v{version}.npy", want, write,
+                            lambda path: np.asarray(np.load(path, mmap_mode="r")), in_memory)
+
+    def _cached(self, version: int, name: str, want: dict[str, Any], write: Callable[[Path], None],
+                read: Callable[[Path], Any], in_memory: Callable[[], Any]) -> Any:
+        """The cache protocol of one file ``<store>/.cache/<name>`` of table ``version``: under the file lock, when
+        the file is missing or its description ``<stem>.json`` differs from ``want``, ``write`` it to a temporary
+        path, rename it into place, then write the description (both atomic: a kill leaves no half file that
+        reads as valid) and remove older versions' files; then ``read`` it (memory-mapped). A store directory
+        that cannot be written, or a damaged file, gives ``in_memory()`` instead, with a warning."""
+        data = self._cache / name
+        meta = data.with_suffix(".json")
         try:
             with self._file_lock():
                 if not (data.exists() and _read_json(meta) == want):
                     tmp = data.with_name(f"{data.name}.{os.getpid()}.tmp")
-                    out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, width))
-                    self._fill_vectors(out, dims, ids)
-                    out.flush()
-                    del out
+                    write(tmp)
                     os.replace(tmp, data)
                     _write_json(meta, want)
                     self._prune_cache(version)
-                return np.asarray(np.load(data, mmap_mode="r"))
-        except (OSError, ValueError) as exc:  # read-only store directory: keep the matrix in memory
-            log.warning("cannot cache vectors under %s (%s); holding them in memory", self._cache, exc)
-            out = np.empty((n, width), dtype=np.float32)
-            self._fill_vectors(out, dims, ids)
-            return out
+                return read(data)
+        except (OSError, ValueError) as exc:  # ValueError: also pa.ArrowInvalid (a damaged IPC file)
+            log.warning("cannot cache %s under %s (%s); holding it in memory", name, self._cache, exc)
+            return in_memory()
 
     def _fill_vectors(self, out: np.ndarray, dims: dict[str, int], ids: pa.Array) -> None:
         """Fill ``out`` (n, D) with the unit vectors, streamed from the table in batches, rows in ``ids`` order."""
