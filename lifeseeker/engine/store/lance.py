@@ -391,8 +391,9 @@ class _Snapshot:
     """An immutable columnar view of one table version (scalar columns as Arrow, vectors as a VectorSet), with
     derived arrays built lazily and cached."""
 
-    def __init__(self, table: pa.Table, version: int, vectors: VectorSet):
+    def __init__(self, table: pa.Table, version: int, vectors: VectorSet, ids_digest: str = ""):
         self.version = version
+        self.ids_digest = ids_digest  # _ids_digest of the image ids in row order (ties cache files to this order)
         self.n = table.num_rows
         self.vectors_set = vectors
         self.vectors: dict[str, np.ndarray] = {name: vectors.field(name) for name in VECTOR_FIELDS}
@@ -988,9 +989,10 @@ class LanceStore:
     def _load_snapshot(self, version: int) -> _Snapshot:
         table = self._scalar_table(version)
         ids = table.column("image_id").combine_chunks()
+        digest = _ids_digest(ids)
         dims = self.dims()
-        vectors = VectorSet(self._vector_matrix(version, dims, ids), dims)
-        return _Snapshot(table, version, vectors)
+        vectors = VectorSet(self._vector_matrix(version, dims, ids, digest), dims)
+        return _Snapshot(table, version, vectors, digest)
 
     # -- scalar columns, vector matrix and ANN index, cached per version-------------------------------------------------
 
@@ -1037,9 +1039,9 @@ class LanceStore:
         return self._cached(version, f"scalars-v{version}.arrow", {"manifest": identity, "columns": scalar}, write,
                             lambda path: pa.ipc.open_file(pa.memory_map(str(path))).read_all(), scan)
 
-    def _vector_matrix(self, version: int, dims: dict[str, int], ids: pa.Array) -> np.ndarray:
-        """(n, D) float32 unit rows in the order of ``ids`` (the snapshot's image_id column): memory-mapped from the
-        cache, built once per version."""
+    def _vector_matrix(self, version: int, dims: dict[str, int], ids: pa.Array, digest: str) -> np.ndarray:
+        """(n, D) float32 unit rows in the order of ``ids`` (the snapshot's image_id column, ``_ids_digest``
+        ``digest``): memory-mapped from the cache, built once per version."""
         n, width = len(ids), sum(dims.values())
         if n == 0 or width == 0:
             return np.zeros((n, width), dtype=np.float32)
@@ -1054,7 +1056,7 @@ class LanceStore:
             self._fill_vectors(out, dims, ids)
             return out
 
-        want = {"n": n, "dims": dims, "ids": _ids_digest(ids), "manifest": self._manifest_identity(version)}
+        want = {"n": n, "dims": dims, "ids": digest, "manifest": self._manifest_identity(version)}
         return self._cached(version, f"vectors-v{version}.npy", want, write,
                             lambda path: np.asarray(np.load(path, mmap_mode="r")), in_memory)
 
@@ -1153,7 +1155,7 @@ class LanceStore:
         if meta is None:
             return False
         return (meta.get("manifest") == self._manifest_identity(snap.version) and meta.get("n") == snap.n
-                and meta.get("ids") == _ids_digest(snap.id_col))
+                and meta.get("ids") == snap.ids_digest)
 
     def _make_ann(self, snap: _Snapshot, path: Path) -> AnnIndex:
         """Make, save and describe (``ann-v<version>.json``) the ANN index of ``snap``, reusing the newest earlier
@@ -1175,7 +1177,6 @@ class LanceStore:
         t0 = time.perf_counter()
         vectors = snap.vectors_set
         fp = _fingerprints(vectors.matrix)
-        digest = _ids_digest(snap.id_col)
         prev = self._previous_ann(snap.version, vectors.matrix.shape[1])
         trained_n = snap.n
         ann = None
@@ -1200,7 +1201,7 @@ class LanceStore:
         tmp = fp_path.with_name(f"{fp_path.name}.{os.getpid()}.tmp.npy")
         np.save(tmp, fp)
         os.replace(tmp, fp_path)
-        _write_json(path.with_suffix(".json"), {"n": snap.n, "d": vectors.matrix.shape[1], "ids": digest,
+        _write_json(path.with_suffix(".json"), {"n": snap.n, "d": vectors.matrix.shape[1], "ids": snap.ids_digest,
                                                "trained_n": trained_n,
                                                "manifest": self._manifest_identity(snap.version)})
         self._prune_cache(snap.version, ("ann-v",))
