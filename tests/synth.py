@@ -59,3 +59,15 @@ def corpus(n: int, seed: int = 0, d_clip: int = 16, d_text: int = 8, missing: fl
             doc["places"] = []
         docs.append(doc)
     return docs
+
+
+def lance_store(path, docs=(), **options):
+    """An embedded store at ``path`` (``LanceStore`` keyword ``options``) with the 16-d clip / 8-d capmeta schema
+    of ``corpus``, holding ``docs`` (upserted in one batch when given)."""
+    from lifeseeker.engine.store.lance import LanceStore
+
+    store = LanceStore(f"lance://{path}", **options)
+    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    if docs:
+        store.upsert(list(docs))
+    return store

@@ -16,7 +16,7 @@ from lifeseeker.engine import filters as F
 from lifeseeker.engine.store.base import VectorQuery
 from lifeseeker.engine.store.lance import AnnIndex, LanceStore, VectorSet, nlist_for
 
-from .synth import corpus
+from .synth import corpus, lance_store
 
 N = 50_000
 DIMS = {"clip_vec": 512, "capmeta_vec": 384}
@@ -93,9 +93,7 @@ def test_text_only_query_uses_the_text_index_alone(corpus50k):
 
 def test_store_switches_to_ann_at_the_threshold_and_respects_filters(tmp_path):
     docs = corpus(3000, seed=5, d_clip=16, d_text=8)
-    exact = LanceStore(f"lance://{tmp_path / 's'}", ann_min_docs=0)
-    exact.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    exact.upsert(docs)
+    exact = lance_store(tmp_path / "s", docs, ann_min_docs=0)
     # unstructured random vectors are IVF's worst case: probe more lists than the clustered corpora need
     ann = LanceStore(f"lance://{tmp_path / 's'}", ann_min_docs=1000, ann_candidates=800, ann_nprobe=32)
     rng = np.random.default_rng(0)
@@ -124,9 +122,7 @@ def test_store_switches_to_ann_at_the_threshold_and_respects_filters(tmp_path):
 
 def test_vector_cache_is_shared_and_rebuilt_after_a_write(tmp_path):
     docs = corpus(500, seed=2, d_clip=16, d_text=8)
-    a = LanceStore(f"lance://{tmp_path / 's'}")
-    a.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    a.upsert(docs[:300])
+    a = lance_store(tmp_path / "s", docs[:300])
     v1 = a.snapshot().version
     assert (tmp_path / "s" / ".cache" / f"vectors-v{v1}.npy").exists()
     b = LanceStore(f"lance://{tmp_path / 's'}")
@@ -144,22 +140,18 @@ def test_vector_cache_is_shared_and_rebuilt_after_a_write(tmp_path):
 
 def test_ties_at_the_cut_are_broken_by_image_id(tmp_path):
     docs = corpus(200, seed=4, d_clip=16, d_text=8)
-    store = LanceStore(f"lance://{tmp_path / 's'}")
-    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    store.upsert(docs[::-1])  # stored in reverse id order
+    store = lance_store(tmp_path / "s", docs[::-1])  # stored in reverse id order
     hits = store.search(VectorQuery(None, None), limit=10)  # no query vector: every score is 0
     assert [h.image_id for h in hits] == sorted(d["image_id"] for d in docs)[:10]
 
 
-def _ann_store(path, ann_min_docs=1000):
-    return LanceStore(f"lance://{path}", ann_min_docs=ann_min_docs, ann_candidates=800, ann_nprobe=32)
+def _ann_store(path, docs=(), ann_min_docs=1000):
+    return lance_store(path, docs, ann_min_docs=ann_min_docs, ann_candidates=800, ann_nprobe=32)
 
 
 def test_an_appended_version_extends_the_previous_index_and_finds_the_new_rows(tmp_path):
     docs = corpus(3400, seed=6, d_clip=16, d_text=8, missing=0)
-    store = _ann_store(tmp_path / "s")
-    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    store.upsert(docs[:3000])
+    store = _ann_store(tmp_path / "s", docs[:3000])
     q = VectorQuery(docs[3100]["clip_vec"], docs[3100]["capmeta_vec"])
     assert docs[3100]["image_id"] not in [h.image_id for h in store.search(q, limit=10)]
     first = store.snapshot().ann
@@ -182,9 +174,7 @@ def test_an_appended_version_extends_the_previous_index_and_finds_the_new_rows(t
 
 def test_a_changed_vector_refills_the_index_without_training(tmp_path):
     docs = corpus(3000, seed=7, d_clip=16, d_text=8, missing=0)
-    store = _ann_store(tmp_path / "s")
-    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    store.upsert(docs)
+    store = _ann_store(tmp_path / "s", docs)
     store.search(VectorQuery(docs[0]["clip_vec"], None), limit=5)
     centroids = store.snapshot().ann.index.quantizer.reconstruct_n(0, store.snapshot().ann.nlist)
     moved = -np.asarray(docs[2999]["clip_vec"])  # the last row re-encoded: same id, new vector
@@ -198,9 +188,7 @@ def test_a_changed_vector_refills_the_index_without_training(tmp_path):
 
 def test_vectors_re_encoded_by_another_model_retrain_the_index(tmp_path):
     docs = corpus(3000, seed=8, d_clip=16, d_text=8, missing=0)
-    store = _ann_store(tmp_path / "s")
-    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    store.upsert(docs)
+    store = _ann_store(tmp_path / "s", docs)
     store.search(VectorQuery(docs[0]["clip_vec"], None), limit=5)
     assert store.snapshot().ann.how == "built"
     other = corpus(3000, seed=9, d_clip=16, d_text=8, missing=0)  # same ids, every vector new
@@ -214,17 +202,13 @@ def test_a_recreated_table_at_the_same_version_rebuilds_vectors_and_index(tmp_pa
     import shutil
 
     docs = corpus(1200, seed=10, d_clip=16, d_text=8, missing=0)
-    first = _ann_store(tmp_path / "s", ann_min_docs=1)
-    first.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    first.upsert(docs)
+    first = _ann_store(tmp_path / "s", docs, ann_min_docs=1)
     first.search(VectorQuery(docs[0]["clip_vec"], None), limit=1)
     v = first.snapshot().version
     first.close()
     shutil.rmtree(tmp_path / "s" / "lifelog.lance")  # the table dropped; its cache files stay behind
     other = corpus(1200, seed=11, d_clip=16, d_text=8, missing=0)  # same ids, new vectors
-    second = _ann_store(tmp_path / "s", ann_min_docs=1)
-    second.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    second.upsert(other)
+    second = _ann_store(tmp_path / "s", other, ann_min_docs=1)
     assert second.snapshot().version == v
     for i in (3, 500, 1100):
         hit = second.search(VectorQuery(other[i]["clip_vec"], other[i]["capmeta_vec"]), limit=1)[0]
@@ -236,9 +220,7 @@ def test_a_recreated_table_at_the_same_version_rebuilds_vectors_and_index(tmp_pa
 
 def test_cached_files_are_used_when_the_cache_lock_cannot_be_opened(tmp_path):
     docs = corpus(1200, seed=12, d_clip=16, d_text=8, missing=0)
-    store = _ann_store(tmp_path / "s", ann_min_docs=1)
-    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    store.upsert(docs)
+    store = _ann_store(tmp_path / "s", docs, ann_min_docs=1)
     q = VectorQuery(docs[9]["clip_vec"], docs[9]["capmeta_vec"])
     want = [h.image_id for h in store.search(q, limit=5)]
     lock = tmp_path / "s" / ".cache" / "lock"

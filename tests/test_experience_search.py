@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import re
-import shutil
 from datetime import datetime
 
 import numpy as np
@@ -19,6 +18,7 @@ from lifeseeker.engine.store.base import open_store
 from lifeseeker.webui import create_app
 
 from .conftest import SAMPLES
+from .webapp import one_photo_app
 
 AREZZO = [f"jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42)]
 
@@ -226,18 +226,10 @@ def test_tiles_origin_is_allowed_only_when_configured(sample_store, tiny_models,
 
 
 def test_page_escapes_suggestions_places_and_context_data(tmp_path, tiny_models):
-    store = open_store(f"lance://{tmp_path / 'store'}")
-    store.ensure_schema(tiny_models.dims())
-    root = tmp_path / "root"
-    root.mkdir()
-    shutil.copy(SAMPLES / "jpg/gps/DSCN0010.jpg", root / "a.jpg")
-    store.set_collection("c", str(root))
     evil = "<script>alert(1)</script>"
-    store.upsert([{"image_id": "a.jpg", "collection": "c", "path": "a.jpg", "tags": [evil], "locality": evil,
-                   "city": evil, "ocr_text": "<b>bold</b>", "local_time": datetime(2020, 1, 1, 8),
-                   "location": {"lat": 1.0, "lon": 2.0}, "capmeta_vec": np.ones(384, np.float32)}])
-    app = create_app(Settings(store=store.url, cache_dir=str(tmp_path / "cache"), rerank="off"), store=store,
-                     models=tiny_models)
+    app, _ = one_photo_app(tmp_path, tiny_models, {"tags": [evil], "locality": evil, "city": evil,
+                                                   "ocr_text": "<b>bold</b>", "location": {"lat": 1.0, "lon": 2.0}},
+                           rerank="off")
     html = app.test_client().get("/", query_string={"q": "x", "relevant": "a.jpg"}).get_data(as_text=True)
     assert "<script>alert" not in html and "<b>bold" not in html
     assert "Was there a &lt;script&gt;alert(1)&lt;/script&gt;?" in html

@@ -20,7 +20,7 @@ from lifeseeker.engine import filters as F
 from lifeseeker.engine.store.base import VectorQuery
 from lifeseeker.engine.store.lance import LanceStore, _Postings
 
-from .synth import corpus
+from .synth import corpus, lance_store
 
 TEXTS = [
     "A cup of COFFEE, on the desk",        # 0
@@ -37,14 +37,6 @@ TEXTS = [
     "Ἀθῆναι ᾷδω ǰournal",                  # 11: folding adds combining marks here too
     "ﬁsh ﬃ ½",                             # 12: ligatures fold to letters
 ]
-
-
-def filled(path, docs: list[dict]) -> LanceStore:
-    """A store at ``path`` holding ``docs`` (16-d clip, 8-d capmeta vectors)."""
-    store = LanceStore(f"lance://{path}")
-    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
-    store.upsert(docs)
-    return store
 
 
 def reference_rows(texts: list[str | None], word: str) -> list[int]:
@@ -81,7 +73,7 @@ def test_text_filter_counts_through_the_store_equal_the_reference(tmp_path):
     docs = corpus(300, seed=9, d_clip=16, d_text=8)
     docs[5]["ocr_text"] = "Straße EXIT_sign"
     docs[6]["ocr_text"] = "strasse"
-    store = filled(tmp_path / "s", docs)
+    store = lance_store(tmp_path / "s", docs)
     for text in ["heinz", "coffee exit", "STRASSE", "exit sign", "dublin", "Málaga"]:
         clause = F.TextMatch(text)
         want = sum(all(any(tok in set(re.findall(r"[^\W_]+", (d.get(f) or "").casefold())) for f in clause.fields)
@@ -92,7 +84,7 @@ def test_text_filter_counts_through_the_store_equal_the_reference(tmp_path):
 
 def test_scalar_columns_are_memory_mapped_from_the_cache(tmp_path):
     docs = corpus(2000, seed=1, d_clip=16, d_text=8)
-    a = filled(tmp_path / "s", docs)
+    a = lance_store(tmp_path / "s", docs)
     version = a.snapshot().version
     cached = tmp_path / "s" / ".cache" / f"scalars-v{version}.arrow"
     assert cached.exists()
@@ -109,12 +101,12 @@ def test_scalar_columns_are_memory_mapped_from_the_cache(tmp_path):
 
 def test_a_recreated_table_at_the_same_version_does_not_read_stale_columns(tmp_path):
     docs = corpus(50, seed=2, d_clip=16, d_text=8)
-    first = filled(tmp_path / "s", docs)
+    first = lance_store(tmp_path / "s", docs)
     v = first.snapshot().version
     first.close()
     shutil.rmtree(tmp_path / "s" / "lifelog.lance")  # the table dropped; .cache/ stays behind
     other = [dict(d, ocr_text="REPLACED") for d in docs]
-    second = filled(tmp_path / "s", other)
+    second = lance_store(tmp_path / "s", other)
     assert second.snapshot().version == v  # same version number, different table
     assert second.count([F.TextMatch("replaced")]) == 50
 
@@ -126,7 +118,7 @@ def test_keyword_index_folds_and_handles_arrays_nulls_and_repeats(tmp_path):
     docs[2]["tags"] = []
     docs[3]["country"] = None
     docs[4]["country"] = "SPAIN"
-    store = filled(tmp_path / "s", docs)
+    store = lance_store(tmp_path / "s", docs)
     snap = store.snapshot()
     cafe = snap.folded_in("tags", ["CAFE"])
     assert snap.ids[cafe].tolist() == ["img00000"]
@@ -157,8 +149,7 @@ def test_small_products_run_on_one_blas_thread_and_the_count_is_restored():
 def _write_part(path: str, part: int) -> int:
     """Child process: upsert this part's 200 documents in batches of 20; returns the number of failed batches."""
     docs = [dict(d, image_id=f"p{part}-{d['image_id']}") for d in corpus(200, seed=5, d_clip=16, d_text=8)]
-    store = LanceStore(f"lance://{path}")
-    store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
+    store = lance_store(path)
     failed = 0
     for at in range(0, len(docs), 20):
         try:
@@ -183,7 +174,7 @@ def test_two_processes_writing_one_store_at_once_lose_nothing(tmp_path):
 
 def test_cache_files_cut_short_by_a_kill_are_rebuilt_not_errors(tmp_path):
     docs = corpus(300, seed=13, d_clip=16, d_text=8)
-    store = filled(tmp_path / "s", docs)
+    store = lance_store(tmp_path / "s", docs)
     v = store.snapshot().version
     cache = tmp_path / "s" / ".cache"
     for name in (f"vectors-v{v}.json", f"scalars-v{v}.json"):
@@ -197,7 +188,7 @@ def test_cache_files_cut_short_by_a_kill_are_rebuilt_not_errors(tmp_path):
 
 def test_damaged_cache_files_with_valid_meta_still_give_right_answers(tmp_path):
     docs = corpus(300, seed=14, d_clip=16, d_text=8)
-    store = filled(tmp_path / "s", docs)
+    store = lance_store(tmp_path / "s", docs)
     v = store.snapshot().version
     cache = tmp_path / "s" / ".cache"
     want = store.count([F.TextMatch("heinz")])
@@ -215,7 +206,7 @@ def test_id_lookup_and_order_follow_python_string_order_without_python_id_string
     names = ["b.jpg", "a.jpg", "Z.jpg", "é.jpg", "e.jpg", "ü/1.jpg", "日本.jpg", "a,b.jpg", "aa.jpg", "a.JPG"]
     for d, name in zip(docs, names):
         d["image_id"] = name
-    store = filled(tmp_path / "s", docs)
+    store = lance_store(tmp_path / "s", docs)
     snap = store.snapshot()
     ids = [d["image_id"] for d in docs]
     for image_id in ids:

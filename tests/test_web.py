@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-from datetime import datetime
 
 import numpy as np
 import pytest
@@ -13,6 +11,7 @@ from lifeseeker.engine.store.base import open_store
 from lifeseeker.webui import create_app
 
 from .conftest import SAMPLES
+from .webapp import one_photo_app
 
 
 @pytest.fixture(scope="module")
@@ -106,17 +105,9 @@ def test_thumbnails_are_made_once_and_cached(client, sample_store):
 
 
 def test_page_escapes_ocr_caption_path_and_query(tmp_path, tiny_models):
-    store = open_store(f"lance://{tmp_path / 'store'}")
-    store.ensure_schema(tiny_models.dims())
-    root = tmp_path / "root"
-    root.mkdir()
-    shutil.copy(SAMPLES / "jpg/gps/DSCN0010.jpg", root / "a.jpg")
-    store.set_collection("c", str(root))
     evil = "<script>alert(1)</script>"
-    store.upsert([{"image_id": "a.jpg", "collection": "c", "path": "a.jpg", "ocr_text": evil,
-                   "caption": f"<img src=x onerror=alert(2)>", "capmeta": evil, "tags": [evil],
-                   "local_time": datetime(2020, 1, 1, 8), "capmeta_vec": np.ones(384, np.float32)}])
-    app = create_app(Settings(store=store.url, cache_dir=str(tmp_path / "cache")), store=store, models=tiny_models)
+    app, _ = one_photo_app(tmp_path, tiny_models, {"ocr_text": evil, "caption": "<img src=x onerror=alert(2)>",
+                                                   "capmeta": evil, "tags": [evil]})
     r = app.test_client().get("/", query_string={"q": "<script>alert(3)</script>"})
     html = r.get_data(as_text=True)
     assert r.status_code == 200
