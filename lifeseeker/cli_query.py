@@ -30,7 +30,7 @@ def _norm(name: str, value: Any) -> Any:
     if value is None:
         return None
     if name in ("months", "weekdays", "country", "city", "semantic"):
-        from .engine.query.gazetteer import fold
+        from .engine.text import fold
 
         return frozenset(fold(str(v)) if isinstance(v, str) else v for v in value) or None
     if name == "hours":

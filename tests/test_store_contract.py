@@ -165,7 +165,7 @@ def test_facets_count_values_under_filters(filled):
 
 
 def test_facets_bucket_spellings_of_one_folded_value_and_count_documents(make_store):
-    from lifeseeker.engine.store.lance import fold  # the folding normalizer (lowercase + ASCII folding)
+    from lifeseeker.engine.text import fold  # the folding normalizer (lowercase + ASCII folding)
 
     store = make_store()
     store.ensure_schema(DIMS)

@@ -16,6 +16,7 @@ from typing import Mapping, Union
 
 from ..errors import FilterError
 from .schema import load_schema
+from .text import tokens
 from .timeparts import PARTS_OF_DAY, WEEKDAY_NAMES, WEEKDAYS
 
 
@@ -145,20 +146,6 @@ class TextMatch:
 Filter = Union[DateRange, HourRange, Weekdays, PartOfDay, Terms, GeoDistance, GeoBox, TextMatch]
 
 EARTH_RADIUS_KM = 6371.0088  # mean Earth radius (IUGG), the one Elasticsearch uses for arc distance
-
-
-def tokens(text: str) -> list[str]:
-    """Lower-cased word tokens of ``text`` (unicode letters/digits), the unit of ``TextMatch``."""
-    out, cur = [], []
-    for ch in text.casefold():
-        if ch.isalnum():
-            cur.append(ch)
-        elif cur:
-            out.append("".join(cur))
-            cur = []
-    if cur:
-        out.append("".join(cur))
-    return out
 
 
 def _floats(raw: str, n: int, name: str) -> list[float]:

@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
 
-from .filters import tokens
+from .text import tokens
 
 SHARE = 0.5
 MAX_SUGGESTIONS = 12

@@ -20,17 +20,12 @@ from __future__ import annotations
 import csv
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from ..text import fold
+
 WORD_RE = re.compile(r"[^\W\d_]+(?:[-'.][^\W\d_]+)*")
-
-
-def fold(value: str) -> str:
-    """Case- and accent-folded form (the mapping's ``folding`` normalizer): ``"Tromsø" -> "tromso"``."""
-    decomposed = unicodedata.normalize("NFKD", value.replace("ø", "o").replace("Ø", "O").replace("ß", "ss"))
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 def key_of(text: str) -> str:

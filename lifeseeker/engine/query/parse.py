@@ -35,7 +35,8 @@ from typing import Any
 from ..filters import Filter
 from ..timeparts import WEEKDAYS
 from . import lang_en
-from .gazetteer import WORD_RE, fold, gazetteer, key_of
+from ..text import fold
+from .gazetteer import WORD_RE, gazetteer, key_of
 from .keyvalue import extract_filters
 from .questions import analyse_question
 from .soft import (SoftConstraint, SoftDateRange, SoftHours, SoftMonths, SoftPlace, SoftWeekdays, describe)

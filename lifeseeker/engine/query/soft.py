@@ -225,7 +225,7 @@ def soft_boost(constraints: Sequence[SoftConstraint], fields: Mapping[str, np.nd
 
 
 def _membership(values, wanted: Sequence[str], n: int) -> np.ndarray:
-    from .gazetteer import fold
+    from ..text import fold
 
     want = {fold(v) for v in wanted}
     out = np.zeros(n, dtype=bool)

@@ -61,13 +61,13 @@ from elasticsearch.dsl import Q
 from elasticsearch.dsl.query import Query
 
 from ...errors import StoreError
-from ..filters import DateRange, Filter, GeoBox, GeoDistance, HourRange, PartOfDay, Terms, TextMatch, Weekdays, tokens
+from ..filters import DateRange, Filter, GeoBox, GeoDistance, HourRange, PartOfDay, Terms, TextMatch, Weekdays
 from ..query.soft import (EPOCH, SoftConstraint, SoftDateRange, SoftHours, SoftMonths, SoftNear, SoftPlace,
                           SoftWeekdays)
+from ..text import fold, tokens
 from ..timeparts import WEEKDAYS
 from ..schema import load_schema
 from .base import VECTOR_FIELDS, Doc, Hit, VectorQuery
-from .lance import fold
 
 log = logging.getLogger(__name__)
 

@@ -46,7 +46,6 @@ import math
 import os
 import threading
 import time
-import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -63,6 +62,7 @@ from ..filters import (EARTH_RADIUS_KM, DateRange, Filter, GeoBox, GeoDistance, 
                        TextMatch, Weekdays, tokens)
 from ..query.soft import SoftConstraint, SoftPlace, soft_boost
 from ..schema import load_schema
+from ..text import fold
 from ..timeparts import WEEKDAYS
 from .base import VECTOR_FIELDS, Doc, Hit, VectorQuery
 
@@ -85,13 +85,6 @@ def lance_path(url: str) -> Path:
     if not raw:
         raise StoreError(f"store URL {url!r} has no path; use lance:///path/to/dir")
     return Path(raw).expanduser().resolve()
-
-
-def fold(value: str) -> str:
-    """Case- and accent-folded form used for keyword matching (the mapping's ``folding`` normalizer:
-    lowercase + asciifolding): ``"Málaga" -> "malaga"``."""
-    decomposed = unicodedata.normalize("NFKD", value)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 # --- vectors: one fused matrix, exact scoring, ANN candidates -------------------------------------------------------
