@@ -7,7 +7,6 @@ the models once in the master; workers share them copy-on-write).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 from flask import Flask, jsonify, request
@@ -17,18 +16,9 @@ from ..engine.search import SearchService
 from ..errors import FilterError, LifeseekerError, NotFound, StoreError
 from .openapi import register_openapi
 from .security import install_security
+from .state import Services, services  # noqa: F401 - services() is the views' accessor
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Services:
-    """What the views use, built once per process."""
-
-    settings: Settings
-    store: object
-    search: SearchService
-    thumbs_dir: Path
 
 
 def create_app(settings: Settings | None = None, *, store=None, models=None) -> Flask:
@@ -80,9 +70,3 @@ def create_app(settings: Settings | None = None, *, store=None, models=None) -> 
     app.register_error_handler(LifeseekerError, lambda e: _error(500, e))
     return app
 
-
-def services() -> Services:
-    """The Services of the current app."""
-    from flask import current_app
-
-    return current_app.extensions["lifeseeker"]

@@ -26,6 +26,7 @@ from ..engine.sequence import EventPair, parse_sequence, parse_within
 from ..engine.store.base import Hit
 from ..engine.suggest import suggest
 from ..errors import FilterError, NotFound
+from .state import services
 
 bp = Blueprint("api", __name__)
 
@@ -276,7 +277,6 @@ def search():
     is_question, answer_type), "chips" (parsed constraints: ``ignore=<key>`` removes one, its ``hard`` params make it
     a filter), "total_filtered", "text_only", "notices", "took_ms", "reranked_by", "feedback"}``; 400 on bad input.
     ``parse=0`` sends the text to both encoders as typed."""
-    from . import services
 
     svc = services()
     req = search_request(request.args, svc.settings.weights, store=svc.store)
@@ -287,7 +287,6 @@ def search():
 def search_image():
     """Query by an uploaded image (multipart field ``image``, at most 8 MB and 40 MP; decoded in memory, never
     stored) with the filters of ``/api/search`` in the query string. 400 when CLIP is absent or the file is bad."""
-    from . import services
 
     svc = services()
     image = read_upload(request.files.get("image"))
@@ -298,7 +297,6 @@ def search_image():
 def context_json(image_id: str, args: Mapping[str, Any]) -> dict[str, Any]:
     """Temporal context of ``image_id`` (``minutes`` before and after, default 30; ``limit`` images, default
     200) as JSON. Raises NotFound, FilterError."""
-    from . import services
 
     minutes = _num(args, "minutes", float, DEFAULT_CONTEXT_MINUTES)
     limit = _num(args, "limit", int, 200)
@@ -323,7 +321,6 @@ def context(image_id: str):
 def suggestions():
     """Suggestions from ``relevant`` image ids for query ``q``: ``{"suggestions": [{label, kind, params}]}``; 404
     naming (at most 5 of) the unknown ids."""
-    from . import services
 
     store = services().store
     ids = mark_ids(request.args, "relevant", store)
@@ -340,7 +337,6 @@ def suggestions():
 @bp.get("/image/<path:image_id>")
 def image_doc(image_id: str):
     """One document's fields (no vectors); 404 for unknown ids."""
-    from . import services
 
     docs = services().store.get([image_id])
     if not docs:
@@ -351,7 +347,6 @@ def image_doc(image_id: str):
 @bp.get("/info")
 def info():
     """Store backend, document count, models in use and notices."""
-    from . import services
 
     svc = services()
     return jsonify(store=svc.store.info(), models=svc.search.models.names(), notices=svc.search.models.notices)

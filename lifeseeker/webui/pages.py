@@ -18,6 +18,7 @@ from ..engine.timeparts import PARTS_OF_DAY, WEEKDAYS
 from ..errors import FilterError, NotFound
 from .api import mark_ids, read_upload, search_request, timeline
 from .media import BROWSER_SUFFIXES, DISPLAY_SIDE, THUMB_SIDE, rendition, resolve_file
+from .state import services
 
 bp = Blueprint("pages", __name__)
 
@@ -44,7 +45,6 @@ def _tiles_origin(url: str | None) -> str | None:
 @bp.after_request
 def _csp_with_tiles(resp):
     """When map tiles are configured (``LIFESEEKER_TILES_URL``), allow images from their origin only."""
-    from . import services
     from .security import CSP
 
     origin = _tiles_origin(getattr(services().settings, "tiles_url", None))
@@ -68,7 +68,6 @@ def _marker_events(events) -> list[dict]:
 def index():
     """The search page; runs a search when the query string has a query, a filter, marks or an uploaded image
     (``POST``, multipart ``image``)."""
-    from . import services
 
     svc = services()
     form = {k: request.args.get(k, "") for k in SEARCH_KEYS}
@@ -120,7 +119,6 @@ def _chip_urls(chip) -> dict[str, str | None]:
 @bp.get("/image/<path:image_id>")
 def image(image_id: str):
     """The image file, only through its id and only from inside its collection root (404 otherwise)."""
-    from . import services
 
     svc = services()
     path = resolve_file(svc.store, image_id)
@@ -133,7 +131,6 @@ def image(image_id: str):
 @bp.get("/thumb/<path:image_id>")
 def thumb(image_id: str):
     """A cached JPEG thumbnail (made once)."""
-    from . import services
 
     svc = services()
     return send_file(rendition(svc.store, image_id, svc.thumbs_dir, THUMB_SIDE), mimetype="image/jpeg",

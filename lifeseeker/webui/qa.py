@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, url
 from ..engine.filters import Weights, filters_from_params
 from ..engine.qa import QaService
 from ..errors import FilterError, ModelUnavailable
+from .state import services
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,6 @@ def answer_json(answer) -> dict[str, Any]:
 def api_answer():
     """``{"answer", "value", "confidence", "answer_type", "kind", "events", "images", "votes", "explanation",
     "notices", ...}`` (``Answer.to_dict``); 400 on a missing question or bad parameter."""
-    from . import services
 
     q, filters, weights = answer_args(request.args, services().settings.weights)
     return jsonify(answer_json(qa_service().answer(q, filters, weights)))
@@ -91,7 +91,6 @@ def api_answer():
 def ask():
     """The question page: the answer, its confidence and type, and the evidence events and images, each image
     with its own possible answer."""
-    from . import services
 
     form = {k: request.args.get(k, "") for k in FORM_KEYS}
     answer, error = None, None
