@@ -14,7 +14,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLES = REPO / "samples" / "photos"
-SHARED = REPO.parent / "shared" / "data"
+DATA = REPO / "tests" / "fixtures"  # test data kept in the repository (each folder has its SOURCE/README)
 
 BACKENDS = ["lance", "elastic"]
 CHROMIUM = "/usr/bin/chromium"

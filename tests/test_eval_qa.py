@@ -9,7 +9,7 @@ import pytest
 from lifeseeker.evaluation.qa import (AnswersFormatError, evaluate_answers, f1_score, load_predictions,
                                       normalise_answer, score_answer)
 
-from .conftest import SHARED
+from .conftest import DATA
 
 
 @pytest.mark.parametrize("text, normal", [
@@ -43,7 +43,7 @@ def test_scores_of_one_answer():
 
 
 def test_evaluate_answers_per_type_on_real_questions():
-    questions = [json.loads(line) for line in (SHARED / "lsc-topics" / "questions.jsonl").read_text().splitlines()
+    questions = [json.loads(line) for line in (DATA / "lsc-topics" / "questions.jsonl").read_text().splitlines()
                  if line.strip()][:8]
     assert [q["id"] for q in questions[:3]] == ["LSC22-108-1", "LSC22-108-2", "LSC22-108-3"]
     predictions = {"LSC22-108-1": "October 11th, 2019",  # Time, exact after normalisation

@@ -1,4 +1,4 @@
-"""Reading LSC topic files (the real ones in ../shared/data/lsc-topics) and the pure metric functions."""
+"""Reading LSC topic files (the real ones in tests/fixtures/lsc-topics) and the pure metric functions."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from lifeseeker.evaluation.metrics import event_contains, first_rank, matched_ta
 from lifeseeker.evaluation.topics import (Target, TopicFormatError, load_topics, merge_topics, normalise_id,
                                           parse_jsonl, parse_lsc_raw, time_from_id)
 
-from .conftest import SHARED
+from .conftest import DATA
 
-TOPICS = SHARED / "lsc-topics"
+TOPICS = DATA / "lsc-topics"
 
 
 def test_lsc20_raw_progressive_hints_and_targets():

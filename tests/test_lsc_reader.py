@@ -17,9 +17,9 @@ from lifeseeker.engine.store.base import open_store
 from lifeseeker.ingest.sources.lsc import (LscSource, parse_image_list, parse_lsc_time, time_from_name,
                                            utc_offset_at)
 
-from .conftest import SHARED
+from .conftest import DATA
 
-COCO = SHARED / "coco-mini" / "images"
+COCO = DATA / "coco-mini" / "images"
 COCO_FILES = sorted(COCO.glob("*.jpg"))
 
 LSC22_META_HEADER = ["minute_id", "utc_time", "local_time", "latitude", "longitude", "altitude", "semantic_name",

@@ -24,9 +24,9 @@ from lifeseeker.ingest.sources.folder import scan_folder
 from lifeseeker.models import Models, load_models
 from lifeseeker.models.caption import DEFAULT_CAPTION_MODEL, load_captioner, save_random_blip
 
-from .conftest import REPO, SHARED
+from .conftest import DATA, REPO
 
-COCO_FILES = sorted((SHARED / "coco-mini" / "images").glob("*.jpg"))
+COCO_FILES = sorted((DATA / "coco-mini" / "images").glob("*.jpg"))
 
 
 def _photos(folder: Path, n: int, offset: int = 0) -> Path:

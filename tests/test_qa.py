@@ -14,7 +14,7 @@ from lifeseeker.engine.qa import (QaConfig, QaService, count_nights, count_trips
 from lifeseeker.engine.search import SearchService
 from lifeseeker.engine.store.base import Hit, open_store
 
-from .conftest import SHARED
+from .conftest import DATA
 from .test_qa_synth import build_lifelog, text_only_models
 
 
@@ -271,7 +271,7 @@ JUSTIFIED = {
 
 def _questions() -> list[dict]:
     out = []
-    for path in sorted((SHARED / "lsc-topics").glob("questions*.jsonl")):
+    for path in sorted((DATA / "lsc-topics").glob("questions*.jsonl")):
         out += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return out
 

@@ -1,4 +1,4 @@
-"""Query parsing: every labelled query of ../shared/data/lsc-topics, plus adversarial text."""
+"""Query parsing: every labelled query of tests/fixtures/lsc-topics, plus adversarial text."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from lifeseeker.cli_query import compare, evaluate
 from lifeseeker.engine.query.parse import parse_query
 from lifeseeker.engine.query.questions import analyse_question
 
-TOPICS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lsc-topics"
+TOPICS = Path(__file__).resolve().parent / "fixtures" / "lsc-topics"
 FILES = ("topics", "questions", "everyday")
 
 # Expected failures: id -> written reason (strict, so a fixed one must be removed from here). None at present.
@@ -33,7 +33,6 @@ def _cases():
             yield pytest.param(rec, id=f"{name}:{rec['id']}", marks=marks)
 
 
-@pytest.mark.skipif(not TOPICS.exists(), reason="shared labelled queries not present")
 @pytest.mark.parametrize("rec", list(_cases()))
 def test_labelled_query(rec):
     got = parse_query(rec["text"]).constraints()
@@ -42,7 +41,6 @@ def test_labelled_query(rec):
     assert not wrong, wrong
 
 
-@pytest.mark.skipif(not TOPICS.exists(), reason="shared labelled queries not present")
 @pytest.mark.parametrize("name", FILES)
 def test_exact_match_rate_at_least_95_percent(name):
     res = evaluate(_records(name))
