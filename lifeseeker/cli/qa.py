@@ -9,7 +9,7 @@ import json
 
 import click
 
-from .errors import LifeseekerError, ModelUnavailable
+from ..errors import LifeseekerError, ModelUnavailable
 
 # Filled at the end of this module. Defined first so that importing this module before ``lifeseeker.cli`` (whose
 # plugin registration imports ``commands`` while this module is still initialising) finds a list, not an error.
@@ -18,13 +18,13 @@ commands: list[click.Command] = []
 
 def _filter_options(func):
     """The search command's filter options (``cli.FILTER_OPTIONS``: one vocabulary with the JSON API)."""
-    from .cli import filter_options
+    from . import filter_options
 
     return filter_options(func)
 
 
 def _settings(ctx: click.Context):
-    from .config import Settings
+    from ..config import Settings
 
     obj = ctx.find_object(dict) or {}
     return obj.get("settings") or Settings.from_env()
@@ -33,11 +33,11 @@ def _settings(ctx: click.Context):
 def build_qa(settings, echo=None):
     """A QaService from the settings: store, encoders (CLIP optional) and the VQA model when it can load (cache or
     directory only). ``echo`` receives the warnings. Raises StoreError / ModelUnavailable (text model)."""
-    from .engine.qa import QaService
-    from .engine.search import SearchService
-    from .engine.store.base import open_store
-    from .models import load_models
-    from .models.vqa import load_vqa, vqa_disabled
+    from ..engine.qa import QaService
+    from ..engine.search import SearchService
+    from ..engine.store.base import open_store
+    from ..models import load_models
+    from ..models.vqa import load_vqa, vqa_disabled
 
     echo = echo or (lambda msg: click.echo(msg, err=True))
     store = open_store(settings.store, **settings.es_options())
@@ -68,7 +68,7 @@ def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
     (VQA over the top images). Prints the answer, its confidence and type, and the evidence."""
     from dataclasses import replace
 
-    from .cli import check_search_args
+    from . import check_search_args
 
     settings = _settings(ctx)
     if vqa_model is not None:
@@ -103,7 +103,7 @@ def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
 @click.pass_context
 def fetch_vqa_cmd(ctx, vqa_model):
     """Download the VQA model into the Hugging Face cache once (needs internet); queries then load it offline."""
-    from .models.vqa import load_vqa
+    from ..models.vqa import load_vqa
 
     settings = _settings(ctx)
     name = vqa_model or settings.vqa_model

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import click
 
-from .errors import LifeseekerError
+from ..errors import LifeseekerError
 
 
 def _settings(ctx: click.Context):
@@ -28,9 +28,9 @@ def _settings(ctx: click.Context):
 
 
 def _search_service(settings):
-    from .engine.search import SearchService
-    from .engine.store.base import open_store
-    from .models import load_models
+    from ..engine.search import SearchService
+    from ..engine.store.base import open_store
+    from ..models import load_models
 
     store = open_store(settings.store, **settings.es_options())
     models = load_models(settings, for_ingest=False)
@@ -52,7 +52,7 @@ def _ks(values: tuple[str, ...]) -> tuple[int, ...]:
 
 
 def _topics(files: tuple[Path, ...], source: str | None):
-    from .evaluation.topics import TopicFormatError, load_topics, merge_topics
+    from ..evaluation.topics import TopicFormatError, load_topics, merge_topics
 
     try:
         return merge_topics(load_topics(f, source) for f in files)
@@ -81,8 +81,8 @@ def eval_topics(ctx, files, k_values, as_json, json_out, source, parse, weights,
     """Search every hint level of the topics in FILES (LSC raw text or JSON lines; several files are merged by
     topic id) and report hit@k, recall@k, MRR, rank of the first target and event-level hits, per hint level
     (mean over topics) and per topic."""
-    from .engine.filters import Weights
-    from .evaluation.harness import run_topics, service_searcher
+    from ..engine.filters import Weights
+    from ..evaluation.harness import run_topics, service_searcher
 
     settings = _settings(ctx)
     ks = _ks(k_values)
@@ -115,7 +115,7 @@ def eval_topics(ctx, files, k_values, as_json, json_out, source, parse, weights,
 def eval_qa(ctx, file, answers, as_json):
     """Score answers to the questions in FILE (JSON lines with id, text, type, answer) against the labelled
     answers after normalisation: exact match, reference contained, token F1; overall and per type."""
-    from .evaluation.qa import AnswersFormatError, evaluate_answers, load_predictions, load_questions
+    from ..evaluation.qa import AnswersFormatError, evaluate_answers, load_predictions, load_questions
 
     try:
         questions = load_questions(file)
@@ -141,13 +141,13 @@ def eval_qa(ctx, file, answers, as_json):
 
 def _engine_answers(settings, questions, quiet: bool) -> dict[str, str]:
     """Answers from ``engine.qa.QaService`` (VQA when its weights are cached)."""
-    from .engine.qa import QaService
-    from .errors import ModelUnavailable
+    from ..engine.qa import QaService
+    from ..errors import ModelUnavailable
 
     service = _search_service(settings)
     vqa, vqa_error = None, None
     try:
-        from .models.vqa import load_vqa
+        from ..models.vqa import load_vqa
 
         vqa = load_vqa(settings.vqa_model, device=settings.device) if getattr(settings, "vqa_model", None) else None
     except ModelUnavailable as exc:
@@ -179,8 +179,8 @@ def _engine_answers(settings, questions, quiet: bool) -> dict[str, str]:
 @click.pass_context
 def export_run_cmd(ctx, files, out_path, qrels_path, depth, tag, level, source, parse):
     """Search the topics in FILES and write a TREC run file (qid Q0 docno rank score tag) for trec_eval."""
-    from .evaluation.harness import service_searcher
-    from .evaluation.trec import export_run, write_lines
+    from ..evaluation.harness import service_searcher
+    from ..evaluation.trec import export_run, write_lines
 
     if level not in ("final", "all"):
         try:
@@ -225,7 +225,7 @@ def dres_options(func):
 
 
 def _dres(ctx, **flags):
-    from .competition.dres import DresClient, DresConfig, load_session
+    from ..competition.dres import DresClient, DresConfig, load_session
 
     try:
         config = DresConfig.from_env(**flags)
@@ -240,7 +240,7 @@ def _session_path(ctx) -> Path:
 
 
 def _remember(client, path: Path, before: str | None) -> None:
-    from .competition.dres import save_session
+    from ..competition.dres import save_session
 
     if client.session_id and client.session_id != before:
         save_session(path, client.config, client.session_id)
@@ -273,7 +273,7 @@ def dres_login(ctx, **flags):
 @click.pass_context
 def dres_logout(ctx, **flags):
     """End the saved session."""
-    from .competition.dres import forget_session
+    from ..competition.dres import forget_session
 
     client, path = _dres(ctx, **flags)
     try:

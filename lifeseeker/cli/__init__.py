@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from .config import Settings
-from .engine.query.keyvalue import DEFAULT_RADIUS_KM
-from .errors import FilterError, LifeseekerError
+from ..config import Settings
+from ..engine.query.keyvalue import DEFAULT_RADIUS_KM
+from ..errors import FilterError, LifeseekerError
 
 log = logging.getLogger("lifeseeker")
 
@@ -70,8 +70,8 @@ def check_search_args(text: str, params: dict, weights: str | None, default_weig
     Raises:
         click.BadParameter / click.UsageError: naming the option or key and what was typed.
     """
-    from .engine.filters import Weights, filters_from_params
-    from .engine.query.parse import parse_query
+    from ..engine.filters import Weights, filters_from_params
+    from ..engine.query.parse import parse_query
 
     try:
         filters = filters_from_params({k: v for k, v in params.items() if v})
@@ -120,13 +120,13 @@ def cli(ctx, store, clip_model, clip_pretrained, text_model, device, verbose):
 
 
 def _open_store(settings: Settings):
-    from .engine.store.base import open_store
+    from ..engine.store.base import open_store
 
     return open_store(settings.store, **settings.es_options())
 
 
 def _load_models(settings: Settings, for_ingest: bool, **caption: object):
-    from .models import load_models
+    from ..models import load_models
 
     models = load_models(settings, for_ingest=for_ingest, **caption)
     for notice in models.notices:
@@ -164,8 +164,8 @@ def ingest_options(func):
 def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers, shard, caption_model,
             no_caption, no_ocr, no_progress, scan_errors=None):
     """Shared body of the ingest commands: open store and models, run the pipeline, print the summary."""
-    from .ingest.enrich.geo import Gazetteer
-    from .ingest.pipeline import Ingestor, parse_shard
+    from ..ingest.enrich.geo import Gazetteer
+    from ..ingest.pipeline import Ingestor, parse_shard
 
     settings = _settings(ctx).with_overrides(ocr=False if no_ocr else None)
     try:
@@ -198,7 +198,7 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
 def ingest_folder(ctx, path, collection, **opts):
     """Ingest every photo below PATH (JPEG, PNG, TIFF, HEIC, WebP): EXIF time and GPS, places, OCR, CLIP,
     caption, CapMeta and its embedding. Re-running skips what is already indexed with the same models."""
-    from .ingest.sources.folder import scan_folder
+    from ..ingest.sources.folder import scan_folder
 
     scan_errors: list[tuple[str, str]] = []
     name = collection or path.resolve().name
@@ -221,7 +221,7 @@ def ingest_folder(ctx, path, collection, **opts):
 def ingest_lsc(ctx, images, metadata, concepts, gps, collection, **opts):
     """Ingest an LSC collection: per-minute metadata joined onto images, provided tags / captions / OCR, then
     CLIP, captions, CapMeta and its embedding. Problems in the CSVs are reported; none stops the ingest."""
-    from .ingest.sources.lsc import LscSource
+    from ..ingest.sources.lsc import LscSource
 
     try:
         source = LscSource(images, metadata, concepts, gps, collection=collection)
@@ -247,7 +247,7 @@ def ingest_lsc(ctx, images, metadata, concepts, gps, collection, **opts):
 @click.pass_context
 def search(ctx, query, limit, weights, as_json, **params):
     """Search with QUERY text and filter options; prints rank, score, both components, time, place, path."""
-    from .engine.search import SearchRequest, SearchService
+    from ..engine.search import SearchRequest, SearchService
 
     settings = _settings(ctx)
     filters, w = check_search_args(query, params, weights, settings.weights)  # usage errors before any model loads
@@ -261,7 +261,7 @@ def search(ctx, query, limit, weights, as_json, **params):
     except LifeseekerError as exc:
         _fail(exc)
     if as_json:
-        from .webui.api import hit_json
+        from ..webui.api import hit_json
 
         click.echo(json.dumps({"total_filtered": response.total_filtered, "text_only": response.text_only,
                                "notices": response.notices, "hits": [hit_json(h) for h in response.hits]},
@@ -286,7 +286,7 @@ def search(ctx, query, limit, weights, as_json, **params):
 @click.pass_context
 def serve(ctx, host, port, debug):
     """Serve the search page and JSON API with Flask's development server (production: gunicorn, see README)."""
-    from .webui import create_app
+    from ..webui import create_app
 
     if debug and not (_settings(ctx).development and host in ("127.0.0.1", "localhost", "::1")):
         raise click.UsageError("--debug runs an interactive debugger: only with LIFESEEKER_DEVELOPMENT=1 and a "
@@ -304,7 +304,7 @@ def serve(ctx, host, port, debug):
 @click.pass_context
 def info(ctx, as_json):
     """Print the store, document count, models and their state."""
-    from .models.clip import clip_dims
+    from ..models.clip import clip_dims
 
     settings = _settings(ctx)
     out: dict[str, object] = {"settings": {k: v for k, v in asdict(settings).items()
@@ -333,7 +333,7 @@ def info(ctx, as_json):
 
 def _model_state(settings: Settings, clip_dims) -> dict[str, str]:
     """Whether each configured model's weights can be found without downloading (cheap checks, no loading)."""
-    from .models.text import MINILM_NAMES, _bundled_minilm
+    from ..models.text import MINILM_NAMES, _bundled_minilm
 
     state = {}
     try:
@@ -360,7 +360,7 @@ def _clip_weights_state(settings: Settings) -> str:
     hub = cfg.get("hf_hub", "").rstrip("/") if cfg else ""
     if not hub:
         return "unknown pretrained tag"
-    from .models.clip import weights_cached
+    from ..models.clip import weights_cached
 
     if weights_cached(settings.clip_model, settings.clip_pretrained):
         return "weights in cache"
@@ -368,10 +368,10 @@ def _clip_weights_state(settings: Settings) -> str:
 
 
 def _register_plugins() -> None:
-    from .cli_elastic import es
-    from .cli_eval import commands as eval_commands
-    from .cli_qa import commands as qa_commands
-    from .cli_query import commands as query_commands
+    from .elastic import es
+    from .eval import commands as eval_commands
+    from .qa import commands as qa_commands
+    from .query import commands as query_commands
 
     cli.add_command(es)
     for command in query_commands + qa_commands + eval_commands:
