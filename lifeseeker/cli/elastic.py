@@ -1,6 +1,6 @@
 """``lifeseeker es ...``: Elasticsearch-only chores (Kibana saved objects, index version swap).
 
-Registered in the main CLI by ``cli.add_command(es)``. Connection settings come from ``Settings.from_env()``
+Registered in the main CLI by ``cli/__init__.py``. Connection settings come from ``Settings.from_env()``
 (``LIFESEEKER_ES_URL`` / ``LIFESEEKER_STORE``, ``LIFESEEKER_ES_USER`` ...), never from code.
 """
 
@@ -65,3 +65,6 @@ def reindex_swap(copy: bool) -> None:
     finally:
         store.close()
     click.echo(f"alias {s.index} -> {new} (was {', '.join(old) or 'none'}; old versions kept, delete when done)")
+
+
+commands = [es]

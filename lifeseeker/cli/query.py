@@ -1,6 +1,5 @@
-"""CLI commands of query understanding: ``lifeseeker parse TEXT`` and ``lifeseeker eval-parse FILE.jsonl``.
-
-The lead registers ``commands`` in ``lifeseeker/cli.py``.
+"""``lifeseeker parse TEXT`` and ``lifeseeker eval-parse FILE.jsonl``: query understanding (``engine/query/parse.py``)
+and its score against labelled queries (../shared/data/lsc-topics).
 """
 
 from __future__ import annotations
