@@ -443,7 +443,7 @@ def test_saved_session_is_private_and_bound_to_server_and_user(tmp_path):
 def _root():
     import click
 
-    from lifeseeker.cli_eval import commands
+    from lifeseeker.cli import commands
     from lifeseeker.config import Settings
 
     @click.group()

@@ -678,7 +678,7 @@ def test_import_saved_objects_reports_kibana_errors(monkeypatch, tmp_path):
 def test_cli_import_kibana_and_reindex_swap(monkeypatch, cluster):
     from click.testing import CliRunner
 
-    from lifeseeker import cli_elastic
+    from lifeseeker.cli import elastic as cli_elastic
     from lifeseeker.engine.store import elastic, kibana
 
     seen = {}

@@ -178,7 +178,7 @@ def test_skip_absent_and_the_table(service, topic_files):
 def test_cli_eval_topics_json_and_table(service, topic_files, monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    import lifeseeker.cli_eval as cli_eval
+    import lifeseeker.cli.eval as cli_eval
 
     from .test_dres import _root
 
@@ -240,7 +240,7 @@ def test_export_run_of_the_topics(service, topic_files):
 def test_cli_export_run_writes_the_files(service, topic_files, monkeypatch, tmp_path):
     from click.testing import CliRunner
 
-    import lifeseeker.cli_eval as cli_eval
+    import lifeseeker.cli.eval as cli_eval
 
     from .test_dres import _root
 

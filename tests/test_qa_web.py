@@ -256,7 +256,7 @@ def test_evidence_thumbnail_is_served(client):
 @pytest.fixture(scope="module")
 def cli_env(lifelog):
     from lifeseeker.cli import cli
-    from lifeseeker.cli_qa import commands
+    from lifeseeker.cli.qa import commands
 
     for command in commands:  # what the lead's registration does
         if command.name not in cli.commands:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lifeseeker.cli_query import compare, evaluate
+from lifeseeker.cli.query import compare, evaluate
 from lifeseeker.engine.query.parse import parse_query
 from lifeseeker.engine.query.questions import analyse_question
 
@@ -153,7 +153,7 @@ def test_questions(text, is_q, answer_type, kind):
 def test_cli_parse_and_eval(tmp_path):
     from click.testing import CliRunner
 
-    from lifeseeker.cli_query import commands, eval_parse_cmd, parse_cmd
+    from lifeseeker.cli.query import commands, eval_parse_cmd, parse_cmd
 
     assert [c.name for c in commands] == ["parse", "eval-parse"]
     r = CliRunner().invoke(parse_cmd, ["How many times did I go to Thailand in 2019?"])
@@ -179,7 +179,7 @@ def test_cli_parse_and_eval(tmp_path):
 def test_cli_parse_reports_unfinished_terms_as_usage_errors_and_notes_non_filters():
     from click.testing import CliRunner
 
-    from lifeseeker.cli_query import parse_cmd
+    from lifeseeker.cli.query import parse_cmd
 
     r = CliRunner().invoke(parse_cmd, ['street country:"Italy'])
     assert r.exit_code == 2 and "Error: country: the closing quote \" is missing in 'country:\"Italy'" in r.output

@@ -1,9 +1,10 @@
 """English word tables for query understanding: every language-specific word lives here.
 
-``parse.py``, ``questions.py``, ``keyvalue.py`` and ``gazetteer.py`` read these tables through
-``parse.LANGUAGES["en"]`` (this module), so adding a language is writing one more module with the same names
-(``lang_xx.py``) and registering it there. Regular-expression fragments are written for ``re.IGNORECASE`` matching over text in which
-curly quotes have been folded to ASCII quotes.
+The recognisers of the parser (``dates.py``, ``clock.py``, ``semantic.py``, ``places.py``), ``questions.py``,
+``keyvalue.py`` and ``gazetteer.py`` read these tables through ``parse.LANGUAGES["en"]`` (this module), so adding
+a language is writing one more module with the same names (``lang_xx.py``) and registering it there.
+Regular-expression fragments are written for ``re.IGNORECASE`` matching over text in which curly quotes have been
+folded to ASCII quotes.
 
 Sources: hour ranges of part-of-day phrases follow ../shared/docs/lsc-format.md ("Part of day"); the entries marked
 *extension* are not in that table and were added for phrases found in real LSC topics.

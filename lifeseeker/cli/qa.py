@@ -1,6 +1,5 @@
-"""CLI commands of question answering: ``lifeseeker ask "question" [filters] [--json]`` and ``lifeseeker fetch-vqa``.
-
-The lead registers ``commands`` in ``lifeseeker/cli.py``. Parses arguments and delegates to ``engine/qa.py``.
+"""``lifeseeker ask "question" [filters] [--json]`` and ``lifeseeker fetch-vqa``: question answering. Parses
+arguments and delegates to ``engine/qa.py``.
 """
 
 from __future__ import annotations
@@ -9,41 +8,17 @@ import json
 
 import click
 
-from .errors import LifeseekerError, ModelUnavailable
-
-# Filled at the end of this module. Defined first so that importing this module before ``lifeseeker.cli`` (whose
-# plugin registration imports ``commands`` while this module is still initialising) finds a list, not an error.
-commands: list[click.Command] = []
-
-
-def _filter_options(func):
-    """The search command's filter options (``cli.FILTER_OPTIONS``: one vocabulary with the JSON API)."""
-    from .cli import filter_options
-
-    return filter_options(func)
-
-
-def _settings(ctx: click.Context):
-    from .config import Settings
-
-    obj = ctx.find_object(dict) or {}
-    return obj.get("settings") or Settings.from_env()
+from ..errors import LifeseekerError, ModelUnavailable
+from .options import check_search_args, filter_options, get_settings, search_service_for
 
 
 def build_qa(settings, echo=None):
     """A QaService from the settings: store, encoders (CLIP optional) and the VQA model when it can load (cache or
     directory only). ``echo`` receives the warnings. Raises StoreError / ModelUnavailable (text model)."""
-    from .engine.qa import QaService
-    from .engine.search import SearchService
-    from .engine.store.base import open_store
-    from .models import load_models
-    from .models.vqa import load_vqa, vqa_disabled
+    from ..engine.qa import QaService
+    from ..models.vqa import load_vqa, vqa_disabled
 
-    echo = echo or (lambda msg: click.echo(msg, err=True))
-    store = open_store(settings.store, **settings.es_options())
-    models = load_models(settings, for_ingest=False)
-    for notice in models.notices:
-        echo(f"warning: {notice}")
+    service = search_service_for(settings, echo)
     vqa = error = None
     if vqa_disabled(settings.vqa_model):
         error = "VQA is turned off (LIFESEEKER_VQA_MODEL is empty or 'none')"
@@ -52,12 +27,12 @@ def build_qa(settings, echo=None):
             vqa = load_vqa(settings.vqa_model, device=settings.device)
         except ModelUnavailable as exc:
             error = str(exc)
-    return QaService(SearchService(store, models), vqa=vqa, vqa_error=error)
+    return QaService(service, vqa=vqa, vqa_error=error)
 
 
 @click.command("ask")
 @click.argument("question")
-@_filter_options
+@filter_options
 @click.option("--weights", default=None, help="W_IAT,W_TAT (default 0.7,0.3).")
 @click.option("--vqa-model", default=None, help="BLIP VQA model: Hugging Face id or directory (default "
               "$LIFESEEKER_VQA_MODEL or Salesforce/blip-vqa-base); 'none' turns VQA off.")
@@ -68,9 +43,7 @@ def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
     (VQA over the top images). Prints the answer, its confidence and type, and the evidence."""
     from dataclasses import replace
 
-    from .cli import check_search_args
-
-    settings = _settings(ctx)
+    settings = get_settings(ctx)
     if vqa_model is not None:
         settings = replace(settings, vqa_model=vqa_model)
     filters, w = check_search_args(question, params, weights, settings.weights)  # before any model loads
@@ -103,9 +76,9 @@ def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
 @click.pass_context
 def fetch_vqa_cmd(ctx, vqa_model):
     """Download the VQA model into the Hugging Face cache once (needs internet); queries then load it offline."""
-    from .models.vqa import load_vqa
+    from ..models.vqa import load_vqa
 
-    settings = _settings(ctx)
+    settings = get_settings(ctx)
     name = vqa_model or settings.vqa_model
     try:
         model = load_vqa(name, device="cpu", allow_download=True)
@@ -114,4 +87,4 @@ def fetch_vqa_cmd(ctx, vqa_model):
     click.echo(f"VQA model {model.name} is ready (cached).")
 
 
-commands.extend([ask_cmd, fetch_vqa_cmd])
+commands = [ask_cmd, fetch_vqa_cmd]

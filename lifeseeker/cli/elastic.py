@@ -1,6 +1,6 @@
 """``lifeseeker es ...``: Elasticsearch-only chores (Kibana saved objects, index version swap).
 
-Registered in the main CLI by ``cli.add_command(es)``. Connection settings come from ``Settings.from_env()``
+Registered in the main CLI by ``cli/__init__.py``. Connection settings come from ``Settings.from_env()``
 (``LIFESEEKER_ES_URL`` / ``LIFESEEKER_STORE``, ``LIFESEEKER_ES_USER`` ...), never from code.
 """
 
@@ -10,14 +10,14 @@ from pathlib import Path
 
 import click
 
-from .config import Settings
-from .errors import LifeseekerError
+from ..config import Settings
+from ..errors import LifeseekerError
 
-DEFAULT_SAVED_OBJECTS = Path(__file__).resolve().parents[1] / "kibana" / "saved_objects.ndjson"
+DEFAULT_SAVED_OBJECTS = Path(__file__).resolve().parents[2] / "kibana" / "saved_objects.ndjson"
 
 
 def _elastic_store(settings: Settings):
-    from .engine.store.elastic import ElasticStore
+    from ..engine.store.elastic import ElasticStore
 
     if not settings.store.startswith(("http://", "https://")):
         raise click.UsageError(f"store {settings.store!r} is not Elasticsearch: set LIFESEEKER_ES_URL")
@@ -35,7 +35,7 @@ def es() -> None:
               help="saved objects NDJSON (default: kibana/saved_objects.ndjson of the source tree)")
 def import_kibana(kibana_url: str, path: Path | None) -> None:
     """Import the data view (alias, time field local_time) and the dashboard into Kibana (overwrite)."""
-    from .engine.store.kibana import import_saved_objects
+    from ..engine.store.kibana import import_saved_objects
 
     path = path or DEFAULT_SAVED_OBJECTS
     if not path.is_file():
@@ -65,3 +65,6 @@ def reindex_swap(copy: bool) -> None:
     finally:
         store.close()
     click.echo(f"alias {s.index} -> {new} (was {', '.join(old) or 'none'}; old versions kept, delete when done)")
+
+
+commands = [es]

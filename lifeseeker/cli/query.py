@@ -1,6 +1,5 @@
-"""CLI commands of query understanding: ``lifeseeker parse TEXT`` and ``lifeseeker eval-parse FILE.jsonl``.
-
-The lead registers ``commands`` in ``lifeseeker/cli.py``.
+"""``lifeseeker parse TEXT`` and ``lifeseeker eval-parse FILE.jsonl``: query understanding (``engine/query/parse.py``)
+and its score against labelled queries (../shared/data/lsc-topics).
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from typing import Any, Iterable
 
 import click
 
-from .errors import FilterError
+from ..errors import FilterError
 
 # The scored fields of an ``expect`` label (../shared/data/lsc-topics/README.md) and the type each belongs to.
 SCORED_FIELDS = ("date_from", "date_to", "months", "weekdays", "hours", "country", "city", "semantic", "is_question")
@@ -30,7 +29,7 @@ def _norm(name: str, value: Any) -> Any:
     if value is None:
         return None
     if name in ("months", "weekdays", "country", "city", "semantic"):
-        from .engine.text import fold
+        from ..engine.text import fold
 
         return frozenset(fold(str(v)) if isinstance(v, str) else v for v in value) or None
     if name == "hours":
@@ -72,7 +71,7 @@ def evaluate(records: list[dict[str, Any]], today: date | None = None) -> dict[s
         ``{"n", "exact", "exact_rate", "types": {type: {"tp", "fp", "fn", "precision", "recall"}},
         "answer_type": {"n", "correct", "accuracy"} (records with a ``type`` label), "failures": [...]}``.
     """
-    from .engine.query.parse import parse_query
+    from ..engine.query.parse import parse_query
 
     counts = {t: {"tp": 0, "fp": 0, "fn": 0} for t in TYPES}
     exact, failures = 0, []
@@ -121,7 +120,7 @@ def _fmt(x: float | None) -> str:
               help="Local date that relative phrases count from (default: today).")
 def parse_cmd(text: tuple[str, ...], today) -> None:
     """Print the structured request parsed from TEXT as JSON (constraints, soft boosts, filters, question)."""
-    from .engine.query.parse import parse_query
+    from ..engine.query.parse import parse_query
 
     try:
         parsed = parse_query(" ".join(text), today=today.date() if today else None)

@@ -1,0 +1,5 @@
+"""``python -m lifeseeker.cli``: the same as the ``lifeseeker`` console script."""
+
+from . import main
+
+main()
