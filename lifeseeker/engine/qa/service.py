@@ -65,13 +65,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from .events import Event, group_events, place_of
-from .filters import DateRange, Filter, Terms, Weekdays, Weights
-from .store.base import Hit, VectorQuery
-from .timeparts import MONTH_NAMES, WEEKDAY_NAMES
+from ..events import Event, group_events, place_of
+from ..filters import DateRange, Filter, Terms, Weekdays, Weights
+from ..store.base import Hit, VectorQuery
+from ..timeparts import MONTH_NAMES, WEEKDAY_NAMES
 
 if TYPE_CHECKING:  # search.py may hand questions here; no import cycle at run time
-    from .search import SearchService
+    from ..search import SearchService
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +169,8 @@ def route(text: str, parsed=None) -> Route:
     Raises:
         FilterError: a key:value term in ``text`` is malformed (from the parser).
     """
-    from .query.parse import parse_query
-    from .query.questions import analyse_question
+    from ..query.parse import parse_query
+    from ..query.questions import analyse_question
 
     parsed = parsed if parsed is not None else parse_query(text)
     if not parsed.is_question:
@@ -486,9 +486,9 @@ class QaConfig:
 def load_evidence_image(store, image_id: str):
     """RGB PIL image of ``image_id`` read from inside its collection root (``webui.media.resolve_file``: the same
     confinement as the image routes). Raises NotFound, OSError, ValueError."""
-    from ..ingest.pipeline import decode, register_image_plugins
-    from ..ingest.sources.base import ImageRecord
-    from ..webui.media import resolve_file
+    from ...ingest.pipeline import decode, register_image_plugins
+    from ...ingest.sources.base import ImageRecord
+    from ...webui.media import resolve_file
 
     path = resolve_file(store, image_id)
     register_image_plugins()
@@ -532,7 +532,7 @@ class QaService:
         Raises:
             FilterError: a bad key:value term; StoreError: the store is unavailable.
         """
-        from .query.parse import parse_query
+        from ..query.parse import parse_query
 
         t0 = time.perf_counter()
         parsed = parse_query(question, today=today)
