@@ -18,12 +18,12 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import replace
-from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
 import numpy as np
 
 from ..errors import FilterError
+from ..images import decode_file, file_in_root
 from .store.base import Doc, Hit, Store
 
 log = logging.getLogger(__name__)
@@ -85,26 +85,19 @@ def rerank_hits(hits: Sequence[Hit], query: str, reranker: Reranker, n: int, ble
 def image_loader(store: Store, side: int = 512) -> Callable[[Doc], object]:
     """A function doc -> RGB PIL image (longer edge <= ``side`` px) or None when the file is not available.
 
-    The file is read only from inside its collection's recorded root (the same rule as the web app's files)."""
+    The file is read only from inside its collection's recorded root (``images.file_in_root``, the same rule
+    as the web app's files)."""
     roots = {}
 
     def load(doc: Doc):
-        from ..ingest.pipeline import decode, register_image_plugins
-        from ..ingest.sources.base import ImageRecord
-
         coll = doc.get("collection") or ""
         if coll not in roots:
             roots[coll] = store.collections().get(coll)
-        root = roots[coll]
-        if not root or not doc.get("path"):
+        target = file_in_root(roots[coll], doc.get("path"))
+        if target is None:
             return None
-        base = Path(root).resolve()
-        target = (base / doc["path"]).resolve()
-        if not target.is_relative_to(base) or not target.is_file():
-            return None
-        register_image_plugins()
         try:
-            im = decode(ImageRecord(doc["image_id"], "", "", target, read_exif=False)).image
+            im = decode_file(target)
         except Exception as exc:  # noqa: BLE001 - an unreadable file is skipped, not fatal
             log.warning("rerank: cannot decode %s: %s", doc.get("image_id"), exc)
             return None

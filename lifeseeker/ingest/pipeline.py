@@ -20,7 +20,9 @@ Stages, per batch of images::
 * ``shard=(i, n)``: only images with ``shard_of(image_id, n) == i`` (a stable hash), so ``n`` workers on ``n``
   GPUs or machines split one collection without overlap.
 
-Per-stage time and images are kept in ``IngestReport.stages``; ``IngestReport.summary`` prints them as images/s.
+Per-stage time and images are kept in ``IngestReport.stages``; ``IngestReport.summary`` prints them as images/s
+(``report.py``). The pixels are decoded by ``lifeseeker/images.py``; each document is assembled from its record,
+EXIF and model outputs by ``document.py``. This module plans, batches, overlaps the stages and writes.
 """
 
 from __future__ import annotations
@@ -28,27 +30,25 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-import warnings
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ..engine.store.base import Doc, Store
-from ..engine.timeparts import time_fields
+from ..images import decode_opened, register_image_plugins
 from ..models import Models
-from .enrich.capmeta import capmeta, content_text
+from .document import PROVIDED, build_document
 from .enrich.geo import Gazetteer
 from .exif import ExifInfo, read_exif
+from .report import STAGES, Bars, IngestReport, StageStats
 from .sources.base import ImageRecord
 
 log = logging.getLogger(__name__)
 
-DECODE_MAX_SIDE = 1280  # decoded size cap: enough for OCR, CLIP resizes to its input (224-448) anyway
-STAGES = ("decode", "clip", "caption", "ocr", "capmeta", "tat", "write")
 ROLES = ("clip", "caption", "ocr", "text")
 # model role -> the document fields computed from it (capmeta and capmeta_vec follow their inputs: the CapMeta
 # string is rebuilt and re-encoded only when it changed or the text model changed).
@@ -58,19 +58,7 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "ocr": ("ocr_text", "capmeta", "capmeta_vec"),
     "text": ("capmeta_vec",),
 }
-PROVIDED = "provided"  # models.<role> of a value that came with the dataset (LSC OCR / caption)
 PLAN_CHUNK = 10_000  # ids per existence query while planning
-
-
-def register_image_plugins() -> None:
-    """Let Pillow open HEIC/HEIF (pillow-heif) and turn decompression-bomb warnings into errors."""
-    try:
-        import pillow_heif
-
-        pillow_heif.register_heif_opener()
-    except ImportError:  # pragma: no cover - pillow-heif is a dependency
-        log.warning("pillow-heif not installed: HEIC/HEIF files will be reported as unreadable")
-    warnings.simplefilter("error", Image.DecompressionBombWarning)
 
 
 def shard_of(image_id: str, n: int) -> int:
@@ -91,63 +79,6 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 @dataclass
-class StageStats:
-    """Images through one stage and the seconds it was busy (decode: summed over worker threads)."""
-
-    images: int = 0
-    seconds: float = 0.0
-
-    @property
-    def rate(self) -> float:
-        """Images per busy second (0 when nothing ran)."""
-        return self.images / self.seconds if self.seconds > 0 else 0.0
-
-
-@dataclass
-class IngestReport:
-    """What an ingest did. ``failed`` and ``notes`` hold ``(path, reason)`` pairs.
-
-    Attributes:
-        indexed: documents written (new ones and ``updated`` ones).
-        updated: stored documents partially recomputed because a model changed.
-        skipped: stored with the same models: nothing recomputed.
-        out_of_shard: records left to other shards.
-        stages: stage name -> StageStats (``STAGES``); ``wall_s`` the whole run.
-    """
-
-    seen: int = 0
-    indexed: int = 0
-    skipped: int = 0
-    updated: int = 0
-    out_of_shard: int = 0
-    with_time: int = 0
-    with_gps: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    no_time: list[str] = field(default_factory=list)
-    notes: list[tuple[str, str]] = field(default_factory=list)
-    stages: dict[str, StageStats] = field(default_factory=lambda: {s: StageStats() for s in STAGES})
-    wall_s: float = 0.0
-    device: str = ""
-
-    def summary(self) -> str:
-        """One paragraph for the CLI: counts, failures with reasons, images/s per stage."""
-        lines = [f"seen {self.seen}, indexed {self.indexed}, skipped (already indexed) {self.skipped}, "
-                 f"failed {len(self.failed)}"
-                 + (f", updated (a model changed) {self.updated}" if self.updated else "")
-                 + (f", left to other shards {self.out_of_shard}" if self.out_of_shard else ""),
-                 f"of the indexed: {self.with_time} with a capture time, {self.with_gps} with GPS, "
-                 f"{len(self.no_time)} without a capture time"]
-        lines += [f"  failed: {p}: {r}" for p, r in self.failed]
-        ran = [(s, st) for s, st in self.stages.items() if st.images]
-        if ran:
-            total = self.indexed / self.wall_s if self.wall_s > 0 else 0.0
-            lines.append(f"throughput {total:.1f} images/s over {self.wall_s:.1f} s"
-                         + (f" on {self.device}" if self.device else "") + "; per stage (busy time): "
-                         + ", ".join(f"{s} {st.rate:.1f}/s" for s, st in ran))
-        return "\n".join(lines)
-
-
-@dataclass
 class _Plan:
     """What to do for one record: ``old`` is the stored document when only some fields are recomputed."""
 
@@ -164,13 +95,16 @@ class _Plan:
 
 @dataclass
 class _Decoded:
+    """One decoded record: its RGB pixels (None when only the header and EXIF were read) and its EXIF."""
+
     record: ImageRecord
     image: Image.Image | None
     exif: ExifInfo
 
 
 def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
-    """Open, orient (EXIF orientation), convert to RGB and downscale one image; read its EXIF.
+    """Open one image, read its EXIF and decode its pixels (``images.decode_opened``: EXIF-oriented, RGB, longer
+    edge at most ``images.DECODE_MAX_SIDE`` px).
 
     Args:
         pixels: False -> read only the header and EXIF (``image`` is None): cheap, for documents whose image
@@ -182,21 +116,7 @@ def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
         exif = read_exif(im) if record.read_exif else ExifInfo()
         if not pixels:
             return _Decoded(record, None, exif)
-        if im.format == "JPEG":
-            im.draft("RGB", (DECODE_MAX_SIDE, DECODE_MAX_SIDE))
-        im.load()
-        out = ImageOps.exif_transpose(im)
-        if out.mode != "RGB":
-            if out.mode in ("RGBA", "LA", "P", "PA"):
-                out = out.convert("RGBA")
-                bg = Image.new("RGBA", out.size, (255, 255, 255, 255))
-                out = Image.alpha_composite(bg, out)
-            elif out.mode.startswith("I;16") or out.mode in ("I", "F"):
-                out = out.point(lambda v: v / 256).convert("L") if out.mode != "F" else out.convert("L")
-            out = out.convert("RGB")
-        if max(out.size) > DECODE_MAX_SIDE:
-            out = out.copy()
-            out.thumbnail((DECODE_MAX_SIDE, DECODE_MAX_SIDE))
+        out = decode_opened(im)
     return _Decoded(record, out, exif)
 
 
@@ -209,29 +129,6 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
-
-
-class _Bars:
-    """One tqdm bar for the run and one per stage (images through it, busy-time images/s in the postfix)."""
-
-    def __init__(self, enabled: bool, total: int | None, stages: Sequence[str]):
-        from tqdm import tqdm
-
-        self.enabled = enabled
-        self.main = tqdm(total=total, unit="img", desc="ingest", disable=not enabled, smoothing=0.1, position=0)
-        self.bars = {s: tqdm(total=total, unit="img", desc=f"  {s}", disable=not enabled, smoothing=0.1,
-                             position=i + 1, leave=False) for i, s in enumerate(stages)}
-
-    def stage(self, name: str, n: int, stats: StageStats) -> None:
-        bar = self.bars.get(name)
-        if bar is not None and self.enabled:
-            bar.update(n)
-            bar.set_postfix_str(f"busy {stats.rate:.1f} img/s", refresh=False)
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
-        self.main.close()
 
 
 class Ingestor:
@@ -308,7 +205,7 @@ class Ingestor:
             else:
                 todo.append(rec)
         plans = self.plan(todo, report)
-        bars = _Bars(self.progress, len(todo), self._active_stages())
+        bars = Bars(self.progress, len(todo), self._active_stages())
         bars.main.update(report.skipped)
         try:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool, \
@@ -360,7 +257,7 @@ class Ingestor:
         return res, time.perf_counter() - t0
 
     def _collect(self, batch: list[_Plan], results: list[tuple[_Decoded | str, float]], report: IngestReport,
-                 bars: _Bars) -> list[tuple[_Plan, _Decoded]]:
+                 bars: Bars) -> list[tuple[_Plan, _Decoded]]:
         ok = []
         st = report.stages["decode"]
         for plan, (res, seconds) in zip(batch, results):
@@ -373,7 +270,7 @@ class Ingestor:
         bars.stage("decode", len(batch), st)
         return ok
 
-    def _write(self, docs: list[Doc], n_batch: int, report: IngestReport, bars: _Bars) -> None:
+    def _write(self, docs: list[Doc], n_batch: int, report: IngestReport, bars: Bars) -> None:
         t0 = time.perf_counter()
         self.store.upsert(docs)
         st = report.stages["write"]
@@ -383,7 +280,7 @@ class Ingestor:
         bars.stage("write", len(docs), st)
         bars.main.update(n_batch)
 
-    def _timed(self, stage: str, n: int, report: IngestReport, bars: _Bars, fn: Callable[[], Any]) -> Any:
+    def _timed(self, stage: str, n: int, report: IngestReport, bars: Bars, fn: Callable[[], Any]) -> Any:
         t0 = time.perf_counter()
         out = fn()
         st = report.stages[stage]
@@ -410,9 +307,9 @@ class Ingestor:
             return out
 
     def documents(self, decoded: Sequence[tuple[_Plan, _Decoded]], report: IngestReport,
-                  bars: _Bars | None = None) -> list[Doc]:
+                  bars: Bars | None = None) -> list[Doc]:
         """Build the documents of one decoded batch (the model stages run here)."""
-        m, bars = self.models, bars or _Bars(False, None, ())
+        m, bars = self.models, bars or Bars(False, None, ())
         captioner = getattr(m, "captioner", None)
         paths = [str(d.record.abs_path) for _, d in decoded]
         n = len(decoded)
@@ -464,7 +361,8 @@ class Ingestor:
             self._timed("ocr", len(run_ocr), report, bars, read_all)
 
         t0 = time.perf_counter()
-        docs = [self._document(p, d, clip_vecs[i], auto_tags[i], captions[i], ocr_texts[i], ocr_done[i], report)
+        docs = [build_document(p.record, d.exif, p.old, self.expected_names(p.record), self.gazetteer, report,
+                               clip_vecs[i], auto_tags[i], captions[i], ocr_texts[i], ocr_done[i])
                 for i, (p, d) in enumerate(decoded)]
         st = report.stages["capmeta"]
         st.seconds += time.perf_counter() - t0
@@ -478,86 +376,6 @@ class Ingestor:
             for i, vec in zip(encode, tat):
                 docs[i]["capmeta_vec"] = vec
         return docs
-
-    def _document(self, plan: _Plan, d: _Decoded, clip_vec: np.ndarray | None, auto_tags: list[str] | None,
-                  caption: str | None, ocr_text: str | None, ocr_done: bool, report: IngestReport) -> Doc:
-        """One document from the record, its EXIF, this run's model outputs and (partial update) the stored doc.
-        ``capmeta_vec`` is set only when it can be reused (same CapMeta string, same text model)."""
-        rec, exif, old = plan.record, d.exif, plan.old or {}
-        old_models = dict(old.get("models") or {})
-        names = self.expected_names(rec)
-        used: dict[str, str | None] = {}
-        path = str(rec.abs_path)
-        for note in exif.notes + rec.notes:
-            report.notes.append((path, note))
-
-        # clip_vec and auto tags
-        if clip_vec is not None:
-            used["clip"] = names["clip"]
-        else:
-            clip_vec, used["clip"] = old.get("clip_vec"), old_models.get("clip")
-        if rec.tags is not None:
-            tags = list(rec.tags)
-        elif auto_tags is not None:
-            tags = auto_tags
-        else:
-            tags = list(old.get("tags") or [])
-        # caption: this run's captioner, else what an earlier run's captioner wrote, else the provided one
-        if caption is not None:
-            used["caption"] = names["caption"]
-        elif old_models.get("caption") not in (None, PROVIDED):
-            caption, used["caption"] = old.get("caption"), old_models.get("caption")
-        elif rec.caption is not None:
-            caption, used["caption"] = rec.caption, PROVIDED
-        else:
-            used["caption"] = None
-        # OCR: provided text always wins; else this run's reader; else what is stored
-        if rec.ocr_text is not None:
-            ocr_text, used["ocr"] = rec.ocr_text, PROVIDED
-        elif ocr_done:
-            used["ocr"] = names["ocr"]
-        elif old_models.get("ocr") not in (None, PROVIDED):
-            ocr_text, used["ocr"] = old.get("ocr_text"), old_models.get("ocr")
-        else:
-            used["ocr"] = None
-
-        local_time = rec.local_time or exif.local_time
-        offset = rec.utc_offset or exif.utc_offset
-        lat, lon = (rec.lat, rec.lon) if rec.lat is not None else (exif.lat, exif.lon)
-        doc: Doc = {"image_id": rec.image_id, "collection": rec.collection, "path": rec.path,
-                    "tags": tags, "ocr_text": ocr_text, "caption": caption, "semantic_name": rec.semantic_name,
-                    "clip_vec": clip_vec}
-        if local_time is not None:
-            doc["local_time"] = local_time
-            doc.update(time_fields(local_time))
-            if offset:
-                doc["utc_offset"] = offset
-                doc["utc_time"] = ExifInfo(local_time=local_time, utc_offset=offset).utc_time
-            report.with_time += 1
-        else:
-            report.no_time.append(path)
-        place_names: list[str | None] = [rec.semantic_name]
-        places = [rec.semantic_name] if rec.semantic_name else []
-        if lat is not None and lon is not None:
-            place = self.gazetteer.lookup(lat, lon)
-            doc.update(location={"lat": lat, "lon": lon}, locality=place.locality, city=place.city,
-                       region=place.region, country=place.country)
-            places += place.places
-            place_names += [place.locality, place.city, place.country]
-            report.with_gps += 1
-        doc["places"] = list(dict.fromkeys(places))
-        doc["capmeta"] = capmeta(content_text(caption, tags, ocr_text), local_time, place_names)
-        text_name = names["text"]
-        used["text"] = text_name
-        if old and old.get("capmeta") == doc["capmeta"] and old_models.get("text") == text_name \
-                and old.get("capmeta_vec") is not None:
-            doc["capmeta_vec"] = old["capmeta_vec"]
-        else:
-            doc["capmeta_vec"] = None
-        doc["models"] = {r: used.get(r) for r in ("clip", "text", "ocr", "caption")}
-        if plan.old is not None:
-            report.updated += 1
-        return doc
 
 
 __all__ = ["Ingestor", "IngestReport", "StageStats", "STAGES", "DEPENDS", "decode", "register_image_plugins",

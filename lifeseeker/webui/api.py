@@ -163,7 +163,7 @@ def read_upload(file) -> Any:
     image."""
     from PIL import Image, ImageOps
 
-    from ..ingest.pipeline import register_image_plugins
+    from ..images import register_image_plugins
 
     if file is None or not file.filename:
         raise FilterError("image: choose an image file to search by")

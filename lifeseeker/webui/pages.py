@@ -16,8 +16,9 @@ from flask import Blueprint, render_template, request, send_file
 
 from ..engine.timeparts import PARTS_OF_DAY, WEEKDAYS
 from ..errors import FilterError, NotFound
+from ..images import resolve_file
 from .api import mark_ids, read_upload, search_request, timeline
-from .media import BROWSER_SUFFIXES, DISPLAY_SIDE, THUMB_SIDE, rendition, resolve_file
+from .media import BROWSER_SUFFIXES, DISPLAY_SIDE, THUMB_SIDE, rendition
 from .state import services
 
 bp = Blueprint("pages", __name__)

@@ -1,0 +1,99 @@
+"""What an ingest run did, and how it shows its progress: per-stage counters and busy time (``StageStats``), the
+run's ``IngestReport`` (counts, failures with reasons, ``summary`` for the CLI) and the tqdm bars (``Bars``).
+
+Filled in by ``pipeline.Ingestor`` and ``document.build_document``; nothing here reads images or the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+STAGES = ("decode", "clip", "caption", "ocr", "capmeta", "tat", "write")
+
+
+@dataclass
+class StageStats:
+    """Images through one stage and the seconds it was busy (decode: summed over worker threads)."""
+
+    images: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        """Images per busy second (0 when nothing ran)."""
+        return self.images / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did. ``failed`` and ``notes`` hold ``(path, reason)`` pairs.
+
+    Attributes:
+        indexed: documents written (new ones and ``updated`` ones).
+        updated: stored documents partially recomputed because a model changed.
+        skipped: stored with the same models: nothing recomputed.
+        out_of_shard: records left to other shards.
+        stages: stage name -> StageStats (``STAGES``); ``wall_s`` the whole run.
+    """
+
+    seen: int = 0
+    indexed: int = 0
+    skipped: int = 0
+    updated: int = 0
+    out_of_shard: int = 0
+    with_time: int = 0
+    with_gps: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    no_time: list[str] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    stages: dict[str, StageStats] = field(default_factory=lambda: {s: StageStats() for s in STAGES})
+    wall_s: float = 0.0
+    device: str = ""
+
+    def summary(self) -> str:
+        """One paragraph for the CLI: counts, failures with reasons, images/s per stage."""
+        lines = [f"seen {self.seen}, indexed {self.indexed}, skipped (already indexed) {self.skipped}, "
+                 f"failed {len(self.failed)}"
+                 + (f", updated (a model changed) {self.updated}" if self.updated else "")
+                 + (f", left to other shards {self.out_of_shard}" if self.out_of_shard else ""),
+                 f"of the indexed: {self.with_time} with a capture time, {self.with_gps} with GPS, "
+                 f"{len(self.no_time)} without a capture time"]
+        lines += [f"  failed: {p}: {r}" for p, r in self.failed]
+        ran = [(s, st) for s, st in self.stages.items() if st.images]
+        if ran:
+            total = self.indexed / self.wall_s if self.wall_s > 0 else 0.0
+            lines.append(f"throughput {total:.1f} images/s over {self.wall_s:.1f} s"
+                         + (f" on {self.device}" if self.device else "") + "; per stage (busy time): "
+                         + ", ".join(f"{s} {st.rate:.1f}/s" for s, st in ran))
+        return "\n".join(lines)
+
+
+class Bars:
+    """One tqdm bar for the run and one per stage (images through it, busy-time images/s in the postfix)."""
+
+    def __init__(self, enabled: bool, total: int | None, stages: Sequence[str]):
+        """``enabled`` False -> bars that draw nothing; ``total`` images of the run (None: unknown); ``stages``:
+        the names of the stages that run (one bar each)."""
+        from tqdm import tqdm
+
+        self.enabled = enabled
+        self.main = tqdm(total=total, unit="img", desc="ingest", disable=not enabled, smoothing=0.1, position=0)
+        self.bars = {s: tqdm(total=total, unit="img", desc=f"  {s}", disable=not enabled, smoothing=0.1,
+                             position=i + 1, leave=False) for i, s in enumerate(stages)}
+
+    def stage(self, name: str, n: int, stats: StageStats) -> None:
+        """``n`` more images through stage ``name``; its postfix shows ``stats.rate``."""
+        bar = self.bars.get(name)
+        if bar is not None and self.enabled:
+            bar.update(n)
+            bar.set_postfix_str(f"busy {stats.rate:.1f} img/s", refresh=False)
+
+    def close(self) -> None:
+        """Close every bar (the stage bars vanish, the run's bar stays)."""
+        for bar in self.bars.values():
+            bar.close()
+        self.main.close()
+
+
+__all__ = ["STAGES", "StageStats", "IngestReport", "Bars"]
