@@ -57,14 +57,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...errors import StoreError
-from ..filters import (EARTH_RADIUS_KM, DateRange, Filter, GeoBox, GeoDistance, HourRange, PartOfDay, Terms,
-                       TextMatch, Weekdays, tokens)
-from ..query.soft import SoftConstraint, SoftPlace, soft_boost
-from ..schema import load_schema
-from ..text import fold
-from ..timeparts import WEEKDAYS
-from .base import VECTOR_FIELDS, Doc, Hit, VectorQuery
+from ....errors import StoreError
+from ...filters import (EARTH_RADIUS_KM, DateRange, Filter, GeoBox, GeoDistance, HourRange, PartOfDay, Terms,
+                        TextMatch, Weekdays, tokens)
+from ...query.soft import SoftConstraint, SoftPlace, soft_boost
+from ...schema import load_schema
+from ...text import fold
+from ...timeparts import WEEKDAYS
+from ..base import VECTOR_FIELDS, Doc, Hit, VectorQuery
 
 log = logging.getLogger(__name__)
 
@@ -791,7 +791,7 @@ class LanceStore:
 
     def __init__(self, url: str, *, ann_min_docs: int | None = None, ann_candidates: int | None = None,
                  ann_nprobe: int | None = None):
-        from ...config import Settings
+        from ....config import Settings
 
         env = Settings.from_env({k: v for k, v in os.environ.items() if k.startswith("LIFESEEKER_ANN_")})
         self.ann_min_docs = env.ann_min_docs if ann_min_docs is None else int(ann_min_docs)
