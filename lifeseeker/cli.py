@@ -120,7 +120,7 @@ def cli(ctx, store, clip_model, clip_pretrained, text_model, device, verbose):
 
 
 def _open_store(settings: Settings):
-    from .engine.store.base import open_store
+    from .engine.store import open_store
 
     return open_store(settings.store, **settings.es_options())
 

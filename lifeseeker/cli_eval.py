@@ -29,7 +29,7 @@ def _settings(ctx: click.Context):
 
 def _search_service(settings):
     from .engine.search import SearchService
-    from .engine.store.base import open_store
+    from .engine.store import open_store
     from .models import load_models
 
     store = open_store(settings.store, **settings.es_options())

@@ -35,7 +35,7 @@ def build_qa(settings, echo=None):
     directory only). ``echo`` receives the warnings. Raises StoreError / ModelUnavailable (text model)."""
     from .engine.qa import QaService
     from .engine.search import SearchService
-    from .engine.store.base import open_store
+    from .engine.store import open_store
     from .models import load_models
     from .models.vqa import load_vqa, vqa_disabled
 
