@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         args.images, args.size, args.batch_size, args.caption_tokens, args.repeat = 12, "320x240", 4, 8, 1
     size = tuple(int(v) for v in args.size.lower().split("x"))
 
-    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.engine.store import open_store
     from lifeseeker.ingest.enrich.geo import Gazetteer
     from lifeseeker.ingest.pipeline import Ingestor
     from lifeseeker.ingest.sources.lsc import LscSource

@@ -308,7 +308,8 @@ def bench_models():
 def cold_start(path: Path, env: dict[str, str]) -> float:
     """Seconds for a fresh Python process to open the store and answer one unfiltered query (imports excluded)."""
     code = ("import time, numpy as np\n"
-            "from lifeseeker.engine.store.base import open_store, VectorQuery\n"
+            "from lifeseeker.engine.store import open_store\n"
+            "from lifeseeker.engine.store.base import VectorQuery\n"
             "t0 = time.perf_counter()\n"
             f"s = open_store('lance://{path}')\n"
             "rng = np.random.default_rng(0)\n"

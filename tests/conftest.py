@@ -24,7 +24,7 @@ CHROMIUM = "/usr/bin/chromium"
 def make_store(request, tmp_path):
     """Factory of fresh, empty stores of one backend. The Elasticsearch variant runs only when
     LIFESEEKER_ES_URL points at a live cluster (e.g. `docker compose up elasticsearch`)."""
-    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.engine.store import open_store
 
     created = []
     if request.param == "elastic":
@@ -87,7 +87,7 @@ def gazetteer():
 @pytest.fixture(scope="session")
 def sample_store(tmp_path_factory, tiny_models, gazetteer):
     """The bundled sample photos ingested once (tiny CLIP, real MiniLM, no OCR): (store, report)."""
-    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.engine.store import open_store
     from lifeseeker.ingest.pipeline import Ingestor
     from lifeseeker.ingest.sources.folder import scan_folder
 

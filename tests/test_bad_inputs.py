@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image, TiffImagePlugin
 
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 from lifeseeker.ingest.pipeline import Ingestor
 from lifeseeker.ingest.sources.folder import scan_folder
 

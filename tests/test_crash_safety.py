@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from PIL import ExifTags, Image
 
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 
 from .conftest import REPO
 

@@ -25,7 +25,7 @@ def site(dres, tmp_path):  # noqa: F811 - the imported fixture
         pytest.skip(f"needs {CHROMIUM} (apt-get install -y chromium)")
     from werkzeug.serving import make_server
 
-    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.engine.store import open_store
     from lifeseeker.webui import create_app
 
     fake, dres_url = dres

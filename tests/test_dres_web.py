@@ -22,7 +22,7 @@ class _Text:
 
 @pytest.fixture
 def make_app(tmp_path):
-    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.engine.store import open_store
     from lifeseeker.webui import create_app
 
     store = open_store(f"lance://{tmp_path / 'store'}")

@@ -15,7 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from lifeseeker.config import Settings
-from lifeseeker.engine.store.base import VectorQuery, open_store
+from lifeseeker.engine.store import open_store
+from lifeseeker.engine.store.base import VectorQuery
 from lifeseeker.engine.store.elastic import ElasticStore
 from lifeseeker.errors import StoreError
 from lifeseeker.webui import create_app

@@ -81,7 +81,7 @@ class _Encoder:
 
 @pytest.fixture
 def service(tmp_path):
-    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.engine.store import open_store
 
     store = open_store(f"lance://{tmp_path / 'store'}")
     store.ensure_schema({"clip_vec": D_CLIP, "capmeta_vec": D_TEXT})

@@ -103,7 +103,7 @@ def test_cli_eval_qa_asks_the_engine_without_an_answers_file(tmp_path, monkeypat
 
     import lifeseeker.cli.eval as cli_eval
     from lifeseeker.engine.search import SearchService
-    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.engine.store import open_store
     from lifeseeker.models import Models
 
     from . import test_eval_harness as synth

@@ -15,7 +15,8 @@ from lifeseeker.engine.events import group_events
 from lifeseeker.engine.feedback import Rocchio, parse_ids, rocchio
 from lifeseeker.engine.rerank import MIN_SPAN, blend_scores, rerank_hits
 from lifeseeker.engine.sequence import GAP_PENALTY, pair_events, parse_sequence, parse_within
-from lifeseeker.engine.store.base import Hit, VectorQuery, open_store
+from lifeseeker.engine.store import open_store
+from lifeseeker.engine.store.base import Hit, VectorQuery
 from lifeseeker.engine.suggest import suggest
 from lifeseeker.engine.timeparts import time_fields
 from lifeseeker.errors import FilterError, NotFound

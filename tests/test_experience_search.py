@@ -14,7 +14,7 @@ import pytest
 from lifeseeker.config import Settings
 from lifeseeker.engine.search import SearchRequest, SearchService, UnsupportedQuery
 from lifeseeker.engine.sequence import GAP_PENALTY
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 from lifeseeker.webui import create_app
 
 from .conftest import SAMPLES

@@ -13,7 +13,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from lifeseeker.engine import filters as F
 from lifeseeker.engine.search import SearchRequest, SearchService
-from lifeseeker.engine.store.base import VectorQuery, open_store
+from lifeseeker.engine.store import open_store
+from lifeseeker.engine.store.base import VectorQuery
 from lifeseeker.ingest.enrich.capmeta import capmeta, content_text
 from lifeseeker.ingest.pipeline import Ingestor
 from lifeseeker.ingest.sources.folder import scan_folder

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from lifeseeker.cli import cli
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 from lifeseeker.ingest.sources.lsc import (LscSource, parse_image_list, parse_lsc_time, time_from_name,
                                            utc_offset_at)
 

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from lifeseeker.config import Settings
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 from lifeseeker.errors import ModelUnavailable
 from lifeseeker.ingest.pipeline import Ingestor, decode, parse_shard, shard_of
 from lifeseeker.ingest.sources.folder import scan_folder
@@ -245,7 +245,7 @@ def test_shards_partition_the_collection(tmp_path, tiny_models, gazetteer):
 
 DRIVER = """
 import sys, time
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 from lifeseeker.ingest.enrich.geo import Gazetteer
 from lifeseeker.ingest.pipeline import Ingestor
 from lifeseeker.ingest.sources.folder import scan_folder

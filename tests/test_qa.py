@@ -12,7 +12,8 @@ from lifeseeker.engine.filters import Terms, Weights
 from lifeseeker.engine.qa import (QaConfig, QaService, count_nights, count_trips, format_duration,
                                   normalise_answer, relevant_hits, route, time_value, vote_answer, weighted_vote)
 from lifeseeker.engine.search import SearchService
-from lifeseeker.engine.store.base import Hit, open_store
+from lifeseeker.engine.store import open_store
+from lifeseeker.engine.store.base import Hit
 
 from .conftest import DATA
 from .test_qa_synth import build_lifelog, text_only_models

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from lifeseeker.config import Settings
 from lifeseeker.engine.qa import OCR_BONUS, QaService, normalise_answer, vote_answer
 from lifeseeker.engine.search import SearchService
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 from lifeseeker.models.vqa import load_vqa
 from lifeseeker.webui import create_app
 

@@ -134,7 +134,7 @@ SOFTS = [
 
 @pytest.fixture
 def store_and_docs(tmp_path):
-    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.engine.store import open_store
 
     store = open_store(f"lance://{tmp_path / 'soft'}")
     store.ensure_schema({"clip_vec": 16, "capmeta_vec": 8})
@@ -163,7 +163,7 @@ def test_store_equals_reference_with_soft(store_and_docs, i):
 
 
 def test_soft_keeps_a_misremembered_month_while_hard_drops_it(tmp_path):
-    from lifeseeker.engine.store.base import open_store
+    from lifeseeker.engine.store import open_store
 
     rng = np.random.default_rng(11)
     docs = corpus(3000, seed=11, d_clip=64, d_text=32, missing=0.0)  # 2019-03-01 .. 2019-04-29

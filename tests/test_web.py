@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lifeseeker.config import Settings
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 from lifeseeker.webui import create_app
 
 from .conftest import SAMPLES

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from lifeseeker.config import Settings
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 from lifeseeker.ingest.pipeline import Ingestor
 from lifeseeker.ingest.sources.folder import scan_folder
 from lifeseeker.webui import create_app

@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 
 from lifeseeker.config import Settings
-from lifeseeker.engine.store.base import open_store
+from lifeseeker.engine.store import open_store
 from lifeseeker.webui import create_app
 
 from .conftest import SAMPLES

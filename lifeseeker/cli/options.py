@@ -106,7 +106,7 @@ def _warn(msg: str) -> None:
 
 def open_store_for(settings: Settings):
     """The configured store (``settings.store``: LanceDB directory or Elasticsearch URL). Raises StoreError."""
-    from ..engine.store.base import open_store
+    from ..engine.store import open_store
 
     return open_store(settings.store, **settings.es_options())
 

@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None, *, store=None, models=None) -> 
     Raises:
         StoreError, ModelUnavailable: the store cannot open or the text model cannot load.
     """
-    from ..engine.store.base import open_store
+    from ..engine.store import open_store
     from ..models import load_models
 
     settings = settings or Settings.from_env()

@@ -111,23 +111,3 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release resources."""
-
-
-def open_store(url: str, **options: Any) -> Store:
-    """Open the store at ``url``: ``lance:///abs/path`` (or a bare path) -> embedded LanceDB store;
-    ``http(s)://host:9200`` -> Elasticsearch. ``options`` go to the backend (e.g. ES auth).
-
-    Raises:
-        StoreError: unknown scheme.
-    """
-    from ...errors import StoreError
-
-    if url.startswith(("http://", "https://")):
-        from .elastic import ElasticStore
-
-        return ElasticStore(url, **options)
-    if url.startswith("lance://") or "://" not in url:
-        from .lance import LanceStore
-
-        return LanceStore(url)
-    raise StoreError(f"store URL {url!r}: use lance:///path/to/dir or http(s)://host:9200")
