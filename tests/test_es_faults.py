@@ -98,7 +98,7 @@ def sleeps(monkeypatch):
     timeouts), recorded instead of waited."""
     import elastic_transport._transport as tr
 
-    import lifeseeker.engine.store.elastic as es_module
+    import lifeseeker.engine.store.elastic.client as es_module
 
     recorded: list[float] = []
 

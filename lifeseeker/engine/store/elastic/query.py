@@ -1,0 +1,85 @@
+"""Filter clauses -> Elasticsearch query DSL: the twin of the embedded store's masks, one function per clause class.
+
+The clauses compile to one ``bool.filter`` (used by ``_count``, the exact ``script_score`` query and every ``knn``
+clause's ``filter``); values are passed as values inside ``elasticsearch.dsl`` objects, never spliced into query
+strings.
+"""
+
+from __future__ import annotations
+
+from functools import singledispatch
+from typing import Any, Sequence
+
+from elasticsearch.dsl import Q
+from elasticsearch.dsl.query import Query
+
+from ...filters import DateRange, Filter, GeoBox, GeoDistance, HourRange, PartOfDay, Terms, TextMatch, Weekdays
+from ...text import tokens
+
+@singledispatch
+def compile_clause(clause: Filter) -> Query:
+    """``elasticsearch.dsl`` query for one filter clause (used in ``bool.filter`` and each ``knn.filter``).
+
+    Raises:
+        TypeError: no translation for the clause class.
+    """
+    raise TypeError(f"no ElasticStore translation for {type(clause).__name__}")
+
+
+@compile_clause.register
+def _(clause: DateRange) -> Query:
+    # ``date`` is a keyword holding ISO YYYY-MM-DD, so lexicographic range == calendar range (both ends inclusive).
+    bounds = {}
+    if clause.start:
+        bounds["gte"] = clause.start.isoformat()
+    if clause.end:
+        bounds["lte"] = clause.end.isoformat()
+    return Q("range", date=bounds)
+
+
+@compile_clause.register
+def _(clause: HourRange) -> Query:
+    return Q("terms", hour=clause.hours())
+
+
+@compile_clause.register
+def _(clause: Weekdays) -> Query:
+    return Q("terms", weekday=sorted(clause.days))
+
+
+@compile_clause.register
+def _(clause: PartOfDay) -> Query:
+    return Q("terms", part_of_day=sorted(clause.parts))
+
+
+@compile_clause.register
+def _(clause: Terms) -> Query:
+    # The field's ``folding`` normalizer is applied to the query values too, so case/accents fold on both sides.
+    return Q("terms", **{clause.field: list(clause.values)})
+
+
+@compile_clause.register
+def _(clause: GeoDistance) -> Query:
+    return Q("geo_distance", distance=f"{clause.radius_km}km", location={"lat": clause.lat, "lon": clause.lon})
+
+
+@compile_clause.register
+def _(clause: GeoBox) -> Query:
+    # left > right crosses the antimeridian; Elasticsearch handles that box form natively.
+    return Q("geo_bounding_box", location={"top_left": {"lat": clause.top, "lon": clause.left},
+                                           "bottom_right": {"lat": clause.bottom, "lon": clause.right}})
+
+
+@compile_clause.register
+def _(clause: TextMatch) -> Query:
+    # Every word occurs in one of the fields: a must of (should over fields) per token.
+    per_token = [Q("bool", should=[Q("match", **{f: {"query": tok, "operator": "and"}}) for f in clause.fields],
+                   minimum_should_match=1) for tok in tokens(clause.text)]
+    return Q("bool", filter=per_token)
+
+
+def filter_query(filters: Sequence[Filter]) -> dict[str, Any]:
+    """Query DSL dict for the conjunction of ``filters`` (``match_all`` when empty)."""
+    if not filters:
+        return {"match_all": {}}
+    return Q("bool", filter=[compile_clause(c) for c in filters]).to_dict()
