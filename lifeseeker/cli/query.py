@@ -1,5 +1,5 @@
 """``lifeseeker parse TEXT`` and ``lifeseeker eval-parse FILE.jsonl``: query understanding (``engine/query/parse.py``)
-and its score against labelled queries (../shared/data/lsc-topics).
+and its score against labelled queries (tests/fixtures/lsc-topics).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import click
 
 from ..errors import FilterError
 
-# The scored fields of an ``expect`` label (../shared/data/lsc-topics/README.md) and the type each belongs to.
+# The scored fields of an ``expect`` label (tests/fixtures/lsc-topics/README.md) and the type each belongs to.
 SCORED_FIELDS = ("date_from", "date_to", "months", "weekdays", "hours", "country", "city", "semantic", "is_question")
 TYPES = {"date": ("date_from", "date_to"), "months": ("months",), "weekdays": ("weekdays",), "hours": ("hours",),
          "country": ("country",), "city": ("city",), "semantic": ("semantic",), "is_question": ("is_question",)}

@@ -1,6 +1,6 @@
 """Time conventions shared by ingest, filters and (later) query parsing.
 
-Source: ../shared/docs/lsc-format.md, "Part of day": stored ``part_of_day`` buckets are disjoint, in local time:
+Source: docs/lsc-format.md, "Part of day": stored ``part_of_day`` buckets are disjoint, in local time:
 morning 05-12, afternoon 12-17, evening 17-21, night 21-05.
 """
 

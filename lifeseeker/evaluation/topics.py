@@ -1,6 +1,6 @@
 """Known-item topics with progressive hints and their targets, read from the LSC formats.
 
-Formats (../shared/data/lsc-topics/README.md):
+Formats (tests/fixtures/lsc-topics/README.md):
 
 * **LSC'20 raw** (``lsc20-kis-raw.txt``): blocks separated by blank lines; a block opens with the topic number on a
   line of its own, then one line per hint (each hint repeats and extends the previous one), then one line per

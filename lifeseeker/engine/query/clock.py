@@ -1,5 +1,5 @@
 """Clock times and parts of day in a query -> local hour ranges ``[from, to)`` in minutes after midnight, values
-past 1440 meaning the next morning ("night" = [21, 29] h; conventions of ../shared/docs/lsc-format.md, "Part of
+past 1440 meaning the next morning ("night" = [21, 29] h; conventions of docs/lsc-format.md, "Part of
 day"):
 
 * a clock time means +-1 hour ("around 7am" = [6, 8) h), "before six am" = [0, 6) h, "after 5pm" = [17, 24) h,

@@ -1,5 +1,5 @@
-"""Dates and days of the week in a query (local time; conventions of ../shared/docs/lsc-format.md and
-../shared/data/lsc-topics/README.md):
+"""Dates and days of the week in a query (local time; conventions of docs/lsc-format.md and
+tests/fixtures/lsc-topics/README.md):
 
 * years ("in 2016"), spans ("2015 or 2016"), months with a year ("May 2018", "the first month of 2020", "late May
   2018", "the first week of March 2018", "the summer of 2018"), days ("Sunday 18th Sept", "April 29, 2020",

@@ -6,7 +6,7 @@ a language is writing one more module with the same names (``lang_xx.py``) and r
 Regular-expression fragments are written for ``re.IGNORECASE`` matching over text in which curly quotes have been
 folded to ASCII quotes.
 
-Sources: hour ranges of part-of-day phrases follow ../shared/docs/lsc-format.md ("Part of day"); the entries marked
+Sources: hour ranges of part-of-day phrases follow docs/lsc-format.md ("Part of day"); the entries marked
 *extension* are not in that table and were added for phrases found in real LSC topics.
 """
 

@@ -106,7 +106,7 @@ class ParsedQuery:
         return tuple(out)
 
     def constraints(self) -> dict[str, Any]:
-        """The scored constraint fields, in the shape of the ``expect`` labels of ../shared/data/lsc-topics."""
+        """The scored constraint fields, in the shape of the ``expect`` labels of tests/fixtures/lsc-topics."""
         out: dict[str, Any] = {}
         if self.date_from:
             out["date_from"] = self.date_from.isoformat()

@@ -1,6 +1,6 @@
 """The Lifelog Search Challenge collection: images on disk, per-minute metadata, per-image visual concepts.
 
-Formats (../shared/docs/lsc-format.md):
+Formats (docs/lsc-format.md):
 
 * images: ``YYYYMM/DD/YYYYMMDD_HHMMSS_000.jpg``; image_id = file name without extension; the time in the name is
   local wall-clock time.
