@@ -7,7 +7,6 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgl1 libglib2
 WORKDIR /srv/lifeseeker
 COPY pyproject.toml setup.cfg README.md* ./
 COPY lifeseeker ./lifeseeker
-COPY kibana ./kibana
 RUN pip install .
 RUN useradd --create-home lifeseeker && mkdir -p /cache && chown lifeseeker /cache
 USER lifeseeker

@@ -6,6 +6,7 @@ Registered in the main CLI by ``cli/__init__.py``. Connection settings come from
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -13,7 +14,12 @@ import click
 from ..config import Settings
 from ..errors import LifeseekerError
 
-DEFAULT_SAVED_OBJECTS = Path(__file__).resolve().parents[2] / "kibana" / "saved_objects.ndjson"
+
+
+def default_saved_objects() -> Path:
+    """The saved objects shipped as package data (``lifeseeker/kibana/saved_objects.ndjson``), found through
+    ``importlib.resources`` so a non-editable install (the Docker image) has them too."""
+    return Path(str(resources.files("lifeseeker") / "kibana" / "saved_objects.ndjson"))
 
 
 def _elastic_store(settings: Settings):
@@ -32,12 +38,12 @@ def es() -> None:
 @es.command("import-kibana")
 @click.option("--kibana", "kibana_url", required=True, help="Kibana base URL, e.g. http://localhost:5601")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="saved objects NDJSON (default: kibana/saved_objects.ndjson of the source tree)")
+              help="saved objects NDJSON (default: the one shipped in the package, lifeseeker/kibana/)")
 def import_kibana(kibana_url: str, path: Path | None) -> None:
     """Import the data view (alias, time field local_time) and the dashboard into Kibana (overwrite)."""
     from ..engine.store.kibana import import_saved_objects
 
-    path = path or DEFAULT_SAVED_OBJECTS
+    path = path or default_saved_objects()
     if not path.is_file():
         raise click.ClickException(f"{path} not found: pass --file path/to/saved_objects.ndjson")
 

@@ -1,4 +1,4 @@
-"""Kibana saved objects: import the shipped data view and dashboard (``kibana/saved_objects.ndjson``).
+"""Kibana saved objects: import the shipped data view and dashboard (package data ``lifeseeker/kibana/saved_objects.ndjson``).
 
 Uses urllib3 (installed with the Elasticsearch client), no other HTTP library.
 """
