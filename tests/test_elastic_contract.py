@@ -52,7 +52,7 @@ def test_create_index_body_follows_the_mapping_with_dims_alias_and_source_vector
         assert props[name] == {"type": "dense_vector", "dims": dims, "similarity": "cosine", "index": True,
                                "index_options": {"type": "int8_hnsw", "m": 16, "ef_construction": 100}}
     assert body["mappings"]["dynamic"] == "strict"
-    assert body["mappings"]["_meta"]["lifeseeker"]["schema_version"] == 1
+    assert body["mappings"]["_meta"]["lifeseeker"]["schema_version"] == 2
     assert props == {**SCHEMA.properties, "clip_vec": props["clip_vec"], "capmeta_vec": props["capmeta_vec"]}
     assert body["settings"]["analysis"]["normalizer"]["folding"] == {"type": "custom",
                                                                      "filter": ["lowercase", "asciifolding"]}
@@ -258,8 +258,10 @@ def test_exact_search_body_scores_every_filtered_document(cluster):
     assert body["sort"] == [{"_score": "desc"}, {"image_id": "asc"}]
     # https://www.elastic.co/docs/reference/elasticsearch/rest-apis/retrieve-selected-fields (script_fields, _source)
     assert set(body["script_fields"]) == {"iat", "tat"}
-    assert body["script_fields"]["iat"]["script"]["source"] == (
-        "doc['clip_vec'].size() == 0 ? 0.0 : cosineSimilarity(params.q_clip, 'clip_vec')")
+    # field context: no cosineSimilarity (tests/test_elastic_painless.py checks the whitelist); a unit query vector
+    iat = body["script_fields"]["iat"]["script"]
+    assert "doc['clip_vec'].vectorValue" in iat["source"] and "cosineSimilarity" not in iat["source"]
+    assert iat["params"]["u_iat"] == pytest.approx((Q512 / np.linalg.norm(Q512)).tolist(), abs=1e-7)
     assert body["_source"] == {"excludes": ["clip_vec", "capmeta_vec"]}
     # parsed from the recorded response: raw-cosine fused score, ties by image_id, at most limit
     assert [h.image_id for h in hits] == ["img00010", "img00003", "img00002", "img00007", "img00042"]

@@ -29,7 +29,8 @@ def test_soft_script_params_match_the_reference_formula():
     # one guarded term per constraint; values only as params
     for field in ("date", "month", "weekday", "minute_of_day", "location"):
         assert f"doc['{field}'].size() != 0" in source
-    assert "LocalDate.parse(doc['date'].value).toEpochDay()" in source
+    # ``date`` is a date field (strict_date): its doc value is a ZonedDateTime at UTC midnight
+    assert "doc['date'].value.toLocalDate().toEpochDay()" in source
     assert "arcDistance(params.p5_lat, params.p5_lon) / 1000.0" in source
     assert "Dublin" not in source and "2019" not in source
 

@@ -95,6 +95,8 @@ class Schema:
             return pa.list_(pa.float32(), n) if n > 0 else pa.list_(pa.float32())
         if es_type == "geo_point":
             return GEO_POINT
+        if es_type == "date" and spec.get("format") == "strict_date":
+            return pa.string()  # a calendar day (``date``): ISO YYYY-MM-DD text, so string order is day order
         if es_type == "date":
             # local_time is wall-clock time (naive); utc_time is an instant.
             return pa.timestamp("s", tz="UTC") if name == "utc_time" else pa.timestamp("s")

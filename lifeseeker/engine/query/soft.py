@@ -37,7 +37,7 @@ vectors still decide and the constraints break near-ties.
 
 Every term is arithmetic on stored document values (``date``, ``month``, ``weekday``, ``minute_of_day``, keyword
 fields, ``location``) with ``exp``/``min``/``max``/``abs``, so Elasticsearch can compute the same number in a
-Painless ``script_score`` of the rescore phase (``LocalDate.parse(doc['date'].value).toEpochDay()``,
+Painless ``script_score`` of the rescore phase (``doc['date'].value.toLocalDate().toEpochDay()``,
 ``Math.exp``, ``doc['location'].arcDistance(lat, lon)``; see ``boost_formula_painless``).
 ``soft_boost`` is the one reference implementation; both stores must agree with it.
 """
@@ -265,7 +265,7 @@ def describe(c: SoftConstraint) -> dict:
 boost_formula_painless = """
 // One term per soft constraint, summed into the rescore script (params carry the values):
 // date:     double d = Math.max(0, Math.max(params.start - day, day - params.end)); w * Math.exp(-d / params.s)
-//           with day = LocalDate.parse(doc['date'].value).toEpochDay()
+//           with day = doc['date'].value.toLocalDate().toEpochDay()
 // months:   cyclic |month - m| (min over listed months, min(x, 12 - x)); w * Math.exp(-d / 2.0)
 // weekdays: cyclic |weekday - k| over 7 (Mon = 0); w * Math.exp(-d / 1.0)
 // hours:    t = doc['minute_of_day'].value; d = min over t-1440, t, t+1440 of max(0, start - u, u - end);

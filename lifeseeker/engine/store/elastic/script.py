@@ -8,10 +8,19 @@ components returned as script fields.
 * The components come back per hit as ``script_fields`` ``iat`` and ``tat`` (raw cosines), and the returned score
   is ``W_IaT*iat + W_TaT*tat`` computed client-side in float64 — the same number the embedded store returns, not
   Elasticsearch's ``(1+cos)/2`` kNN score and without float32 ``_score`` rounding.
+* Contexts: ``script_score`` (and the rescore's) compiles in the Painless *score* context, the only one whose
+  whitelist has ``cosineSimilarity`` (elastic/elasticsearch,
+  ``modules/lang-painless/src/main/resources/org/elasticsearch/painless/org.elasticsearch.script.score.txt``).
+  ``script_fields`` compile in the *field* context (``org.elasticsearch.script.field.txt``: no vector functions),
+  so the component scripts read ``doc[f].vectorValue`` (base whitelist ``org.elasticsearch.txt``:
+  ``DenseVectorScriptDocValues.getVectorValue()``) and compute ``q·v / |v|`` with the query vector ``q``
+  L2-normalised client-side. ``tests/test_elastic_painless.py`` checks every script against the vendored
+  whitelist of its context.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
 
 from ....errors import StoreError
@@ -33,11 +42,11 @@ def soft_script(soft: Sequence[SoftConstraint]) -> tuple[str, dict[str, Any]]:
     built from constants and the constraint's type, never from user text.
 
     Terms: ``w * Math.exp(-d / s)`` with d the distance outside the stated set (date: epoch days from the
-    ``date`` keyword; months/weekdays: cyclic distance; hours: minutes, wrapping midnight; near:
+    ``date`` field (a ``date``, UTC midnight); months/weekdays: cyclic distance; hours: minutes, wrapping midnight; near:
     ``arcDistance`` in km beyond the radius); place: ``w`` when a (normalizer-folded) keyword value is listed.
     A document lacking the field adds 0.
     Reference: https://www.elastic.co/docs/reference/scripting-languages/painless/painless-api-reference
-    (``LocalDate.parse(..).toEpochDay()``, ``GeoPoint arcDistance`` in metres).
+    (``ZonedDateTime.toLocalDate().toEpochDay()``, ``GeoPoint arcDistance`` in metres).
     """
     lines, params = [], {}
     for i, c in enumerate(soft):
@@ -45,7 +54,7 @@ def soft_script(soft: Sequence[SoftConstraint]) -> tuple[str, dict[str, Any]]:
         params[p + "w"] = float(c.weight)
         if isinstance(c, SoftDateRange):
             params.update({p + "a": (c.start - EPOCH).days, p + "e": (c.end - EPOCH).days, p + "s": c.scale})
-            lines.append(f"if (doc['date'].size() != 0) {{ long t = LocalDate.parse(doc['date'].value).toEpochDay(); "
+            lines.append(f"if (doc['date'].size() != 0) {{ long t = doc['date'].value.toLocalDate().toEpochDay(); "
                          f"double d = Math.max(0, Math.max(params.{p}a - t, t - params.{p}e)); "
                          f"b += params.{p}w * Math.exp(-d / params.{p}s); }}")
         elif isinstance(c, (SoftMonths, SoftWeekdays)):
@@ -109,16 +118,30 @@ def fused_script(vectors: dict[str, list[float]], weights: dict[str, float],
     return {"source": source, "lang": SCRIPT_LANG, "params": params}
 
 
+def unit(vec: list[float]) -> list[float]:
+    """``vec`` divided by its L2 norm (float64 list); the caller has already dropped zero and non-finite vectors."""
+    n = math.sqrt(math.fsum(x * x for x in vec))
+    return [x / n for x in vec]
+
+
 def component_fields(vectors: dict[str, list[float]], soft: Sequence[SoftConstraint] = ()) -> dict[str, Any]:
     """``script_fields`` returning the raw cosine per present query vector as ``iat`` / ``tat`` (0 when the document
-    lacks the vector), and the summed soft boost as ``boost`` when there are soft constraints. Reference:
-    https://www.elastic.co/docs/reference/elasticsearch/rest-apis/retrieve-selected-fields (script fields)."""
+    lacks the vector), and the summed soft boost as ``boost`` when there are soft constraints.
+
+    Field context (see the module docstring): no ``cosineSimilarity``; the script loops over
+    ``doc[f].vectorValue`` (float[]) with the unit query vector ``params.u_*`` and returns ``dot / |v|``.
+    Reference: https://www.elastic.co/docs/reference/elasticsearch/rest-apis/retrieve-selected-fields (script
+    fields); elastic/elasticsearch modules/lang-painless/src/main/resources/org/elasticsearch/painless/
+    org.elasticsearch.txt (``DenseVectorScriptDocValues``)."""
     out = {}
     for field, vec in vectors.items():
-        qp, _ = _TERMS[field]
+        up = "u_" + _COMPONENT[field]
         out[_COMPONENT[field]] = {"script": {
-            "source": f"doc['{field}'].size() == 0 ? 0.0 : cosineSimilarity(params.{qp}, '{field}')",
-            "lang": SCRIPT_LANG, "params": {qp: vec}}}
+            "source": (f"if (doc['{field}'].size() == 0) {{ return 0.0; }} float[] v = doc['{field}'].vectorValue; "
+                       f"double dot = 0; double nn = 0; for (int i = 0; i < v.length; ++i) "
+                       f"{{ dot += v[i] * (double) params.{up}[i]; nn += (double) v[i] * v[i]; }} "
+                       f"return nn == 0 ? 0.0 : dot / Math.sqrt(nn);"),
+            "lang": SCRIPT_LANG, "params": {up: unit(vec)}}}
     if soft:
         boost_src, boost_params = soft_script(soft)
         out["boost"] = {"script": {"source": "double b = 0; " + boost_src + " return b;", "lang": SCRIPT_LANG,
