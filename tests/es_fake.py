@@ -40,6 +40,7 @@ class Request:
     params: dict[str, list[str]]
     body: Any
     headers: dict[str, str]
+    timeout: Any = None
 
 
 @dataclass
@@ -63,18 +64,19 @@ class FakeCluster:
 
         class Node(BaseNode):
             def perform_request(self, method, target, body=None, headers=None, request_timeout=None):
-                return cluster.handle(self, method, target, body, headers)
+                return cluster.handle(self, method, target, body, headers, request_timeout)
 
         return Node
 
-    def handle(self, node, method, target, body, headers):
+    def handle(self, node, method, target, body, headers, request_timeout=None):
         url = urlsplit(target)
         raw = body.decode("utf-8") if body else None
         parsed: Any = None
         if raw:
             lines = [ln for ln in raw.split("\n") if ln]
             parsed = json.loads(raw) if len(lines) == 1 else [json.loads(ln) for ln in lines]
-        self.requests.append(Request(method, url.path, parse_qs(url.query), parsed, dict(headers or {})))
+        self.requests.append(Request(method, url.path, parse_qs(url.query), parsed, dict(headers or {}),
+                                     request_timeout))
         for m, pat, queue in self.routes:
             if m == method and pat.match(url.path):
                 resp = queue.pop(0) if len(queue) > 1 else queue[0]

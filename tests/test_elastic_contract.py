@@ -32,143 +32,6 @@ Q512 = np.linspace(-1, 1, 512).astype(np.float32)
 Q384 = np.cos(np.arange(384)).astype(np.float32)
 
 
-# --- index creation, versions, aliases ---------------------------------------------------------------------------------
-
-
-def test_create_index_body_follows_the_mapping_with_dims_alias_and_source_vectors(cluster):
-    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-create (settings/mappings/aliases)
-    # https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector (dims, similarity,
-    #   index_options int8_hnsw m/ef_construction; index.mapping.exclude_source_vectors from 9.2)
-    cluster.on("GET", "/_alias/lifeseeker", (404, fixture("alias_missing.json")))
-    cluster.on("HEAD", "/lifeseeker", (404, None))
-    cluster.on("GET", "/", (200, fixture("root_9.2.json")))
-    cluster.on("PUT", "/lifeseeker-v1", (200, fixture("create_index.json")))
-    make(cluster).ensure_schema({"clip_vec": 512, "capmeta_vec": 384})
-    (put,) = cluster.sent("PUT", "/lifeseeker-v1")
-    body = put.body
-    assert body["aliases"] == {"lifeseeker": {}}
-    props = body["mappings"]["properties"]
-    for name, dims in (("clip_vec", 512), ("capmeta_vec", 384)):
-        assert props[name] == {"type": "dense_vector", "dims": dims, "similarity": "cosine", "index": True,
-                               "index_options": {"type": "int8_hnsw", "m": 16, "ef_construction": 100}}
-    assert body["mappings"]["dynamic"] == "strict"
-    assert body["mappings"]["_meta"]["lifeseeker"]["schema_version"] == 2
-    assert props == {**SCHEMA.properties, "clip_vec": props["clip_vec"], "capmeta_vec": props["capmeta_vec"]}
-    assert body["settings"]["analysis"]["normalizer"]["folding"] == {"type": "custom",
-                                                                     "filter": ["lowercase", "asciifolding"]}
-    assert body["settings"]["index"] == {"number_of_shards": 1, "number_of_replicas": 0,
-                                         "mapping": {"exclude_source_vectors": False}}
-
-
-def test_create_index_on_9_1_omits_the_9_2_setting_and_zero_dims(cluster):
-    # https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector ("dims" optional: set
-    #   from the first indexed vector); 9.1 rejects unknown index settings.
-    cluster.on("GET", "/_alias/lifeseeker", (404, fixture("alias_missing.json")))
-    cluster.on("HEAD", "/lifeseeker", (404, None))
-    cluster.on("GET", "/", (200, fixture("root_9.1.json")))
-    cluster.on("PUT", "/lifeseeker-v1", (200, fixture("create_index.json")))
-    make(cluster).ensure_schema({"clip_vec": 0, "capmeta_vec": 384})
-    body = cluster.sent("PUT", "/lifeseeker-v1")[0].body
-    assert "dims" not in body["mappings"]["properties"]["clip_vec"]
-    assert body["mappings"]["properties"]["capmeta_vec"]["dims"] == 384
-    assert body["settings"]["index"] == {"number_of_shards": 1, "number_of_replicas": 0}
-
-
-def test_existing_index_with_other_widths_is_refused(cluster):
-    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-get-mapping (response shape)
-    existing_index(cluster)
-    store = make(cluster)
-    store.ensure_schema({"clip_vec": 512, "capmeta_vec": 384})  # same widths: accepted, nothing created
-    assert not cluster.sent("PUT", "/.*")
-    with pytest.raises(StoreError, match="clip_vec of width 512.*give 768"):
-        store.ensure_schema({"clip_vec": 768, "capmeta_vec": 384})
-
-
-def test_new_version_reindexes_and_swaps_the_alias_atomically(cluster):
-    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-update-aliases
-    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-reindex
-    existing_index(cluster)
-    cluster.on("GET", "/lifeseeker-v\\*", (200, fixture("get_versions.json")))
-    cluster.on("GET", "/", (200, fixture("root_9.2.json")))
-    cluster.on("PUT", "/lifeseeker-v3", (200, {**fixture("create_index.json"), "index": "lifeseeker-v3"}))
-    cluster.on("POST", "/_reindex", (200, fixture("reindex.json")))
-    cluster.on("POST", "/_aliases", (200, fixture("aliases_ack.json")))
-    store = make(cluster)
-    new = store.new_version()
-    assert new == "lifeseeker-v3"  # v2 exists (not aliased): the next free number
-    put = cluster.sent("PUT", "/lifeseeker-v3")[0].body
-    assert put["mappings"]["properties"]["clip_vec"]["dims"] == 512 and "aliases" not in put
-    (reindex,) = cluster.sent("POST", "/_reindex")
-    assert reindex.body == {"source": {"index": "lifeseeker"}, "dest": {"index": "lifeseeker-v3"}}
-    assert reindex.params["wait_for_completion"] == ["true"] and reindex.params["refresh"] == ["true"]
-    assert store.swap_alias(new) == ["lifeseeker-v1"]
-    (aliases,) = cluster.sent("POST", "/_aliases")
-    assert aliases.body == {"actions": [{"remove": {"index": "lifeseeker-v1", "alias": "lifeseeker"}},
-                                        {"add": {"index": "lifeseeker-v3", "alias": "lifeseeker"}}]}
-
-
-# --- bulk ---------------------------------------------------------------------------------------------------------------
-
-
-def _doc(i: str, **kw) -> dict:
-    t = datetime(2019, 3, 10, 9, 5, 7)
-    d = {"image_id": i, "collection": "synth", "path": f"{i}.jpg", "local_time": t,
-         "utc_time": datetime(2019, 3, 10, 9, 5, 7, tzinfo=timezone.utc), "date": "2019-03-10", "year": np.int16(2019),
-         "hour": 9, "location": {"lat": 53.3861, "lon": -6.2566}, "tags": ["cup"],
-         "clip_vec": np.array([0.6, 0.8, 0.0], dtype=np.float32), "capmeta_vec": None,
-         "models": {"clip": "ViT-B-16", "text": None, "ocr": None, "caption": None}}
-    d.update(kw)
-    return d
-
-
-def test_bulk_body_ids_iso_times_lists_and_omitted_vectors(cluster):
-    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk (NDJSON action + source lines,
-    #   "_id"; ?refresh) and https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-refresh
-    cluster.on("PUT", "/_bulk", (200, fixture("bulk_ok.json")))
-    cluster.on("POST", "/lifeseeker/_refresh", (200, fixture("refresh.json")))
-    store = make(cluster)
-    assert store.upsert([_doc("a"), _doc("b", clip_vec=None), _doc("c")]) == 3
-    (bulk,) = cluster.sent("PUT", "/_bulk")
-    assert bulk.headers["content-type"].startswith("application/vnd.elasticsearch+x-ndjson")
-    actions, sources = bulk.body[0::2], bulk.body[1::2]
-    assert actions == [{"index": {"_index": "lifeseeker", "_id": i}} for i in "abc"]
-    a = sources[0]
-    assert a["local_time"] == "2019-03-10T09:05:07" and a["utc_time"] == "2019-03-10T09:05:07+00:00"
-    assert a["year"] == 2019 and a["clip_vec"] == pytest.approx([0.6, 0.8, 0.0], abs=1e-7)
-    assert "capmeta_vec" not in a  # None vectors are omitted, never zero-filled
-    assert "clip_vec" not in sources[1]
-    assert a["models"] == {"clip": "ViT-B-16", "text": None, "ocr": None, "caption": None}
-    assert len(cluster.sent("POST", "/lifeseeker/_refresh")) == 1  # read-after-write
-
-
-def test_bulk_reports_each_failed_document_by_image_id(cluster):
-    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk (per-item "status"/"error")
-    cluster.on("PUT", "/_bulk", (200, fixture("bulk_partial.json")))
-    cluster.on("POST", "/lifeseeker/_refresh", (200, fixture("refresh.json")))
-    with pytest.raises(BulkError) as err:
-        make(cluster).upsert([_doc("a"), _doc("b", hour=300), _doc("c")])
-    assert err.value.errors == [("b", 400, "[1:84] failed to parse field [hour] of type [byte] in document with id "
-                                           "'b'. Preview of field's value: '300'")]
-    assert "1 of 3 documents" in str(err.value) and "b: HTTP 400" in str(err.value)
-    assert len(cluster.sent("POST", "/lifeseeker/_refresh")) == 1  # the written ones are still made visible
-
-
-def test_bulk_retries_only_the_rejected_document_on_429(cluster):
-    # https://www.elastic.co/docs/reference/elasticsearch/clients/python/client-helpers (streaming_bulk max_retries)
-    cluster.on("PUT", "/_bulk", (200, fixture("bulk_rejected_b.json")), (200, fixture("bulk_b_ok.json")))
-    cluster.on("POST", "/lifeseeker/_refresh", (200, fixture("refresh.json")))
-    assert make(cluster).upsert([_doc("a"), _doc("b")]) == 2
-    first, second = cluster.sent("PUT", "/_bulk")
-    assert [a["index"]["_id"] for a in first.body[0::2]] == ["a", "b"]
-    assert [a["index"]["_id"] for a in second.body[0::2]] == ["b"]
-
-
-def test_unmapped_fields_are_refused_before_sending(cluster):
-    with pytest.raises(StoreError, match="not in the mapping: \\['colour'\\]"):
-        make(cluster).upsert([_doc("a", colour="red")])
-    assert cluster.requests == []
-
-
 # --- filter clauses ------------------------------------------------------------------------------------------------------
 
 
@@ -360,22 +223,6 @@ def test_neighbours_range_on_local_time_sorted_by_time_then_id(cluster):
     assert set(got[0]) == set(SCHEMA.properties) - set(VECTOR_FIELDS)
 
 
-def test_get_uses_mget_keeps_order_skips_unknown_and_returns_vectors(cluster):
-    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-mget ("ids", "docs"[].found)
-    cluster.on("POST", "/lifeseeker/_mget", (200, fixture("mget.json")))
-    store = make(cluster)
-    got = store.get(["img00005", "no-such-id", "img00002"])
-    req = cluster.sent("POST", "/lifeseeker/_mget")[0]
-    assert req.body == {"ids": ["img00005", "no-such-id", "img00002"]}
-    assert req.params["_source_excludes"] == ["clip_vec,capmeta_vec"]
-    assert [d["image_id"] for d in got] == ["img00005", "img00002"]
-    with_vec = store.get(["img00005", "no-such-id", "img00002"], with_vectors=True)
-    assert "_source_excludes" not in cluster.sent("POST", "/lifeseeker/_mget")[1].params
-    assert with_vec[1]["clip_vec"].dtype == np.float32
-    np.testing.assert_allclose(with_vec[1]["clip_vec"], [0.6, 0.8, 0.0, 0.0])
-    assert with_vec[1]["capmeta_vec"] is None and with_vec[0]["clip_vec"] is None
-
-
 def test_existing_asks_only_for_models(cluster):
     cluster.on("POST", "/lifeseeker/_mget", (200, fixture("mget_models.json")))
     got = make(cluster).existing(["img00000", "missing"])
@@ -507,6 +354,8 @@ def test_mapping_filters_and_embedded_store_agree_on_every_field():
 
 
 def test_doc_to_source_round_trips_the_mapped_fields():
+    from .test_elastic_writes import _doc
+
     src = doc_to_source(_doc("a"))
     assert set(src) <= set(SCHEMA.properties)
     json.dumps(src)  # plain JSON: no numpy or datetime objects left

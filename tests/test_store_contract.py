@@ -251,3 +251,30 @@ def test_terms_fold_only_fields_with_the_folding_normalizer(filled):
     assert store.count([F.Terms("country", ("SPAIN",))]) == sum(d["country"] == "Spain" for d in docs) > 0
     assert store.count([F.Terms("collection", ("SYNTH",))]) == 0  # collection has no normalizer: exact
     assert store.count([F.Terms("collection", ("synth",))]) == N
+
+
+def test_zero_norm_and_non_finite_vectors_are_dropped_and_the_documents_kept(make_store):
+    # Cosine is undefined for a zero vector (Elasticsearch refuses the whole document for one); NaN/inf are not
+    # numbers to score with. Both backends keep the document without that vector and report it.
+    store = make_store()
+    store.ensure_schema(DIMS)
+    docs = corpus(6, seed=5, d_clip=16, d_text=8, missing=0)
+    docs[0]["clip_vec"] = np.zeros(16, np.float32)
+    docs[1]["capmeta_vec"] = np.full(8, np.nan, np.float32)
+    docs[2]["clip_vec"] = np.array([np.inf] + [0.0] * 15, np.float32)
+    assert store.upsert(docs) == 6
+    assert store.count() == 6
+    got = {d["image_id"]: d for d in store.get([d["image_id"] for d in docs], with_vectors=True)}
+    assert got[docs[0]["image_id"]]["clip_vec"] is None and got[docs[1]["image_id"]]["capmeta_vec"] is None
+    assert got[docs[2]["image_id"]]["clip_vec"] is None and got[docs[0]["image_id"]]["capmeta_vec"] is not None
+    assert [(x.image_id, x.field, x.reason) for x in store.dropped_vectors] == [
+        (docs[0]["image_id"], "clip_vec", "zero norm"), (docs[1]["image_id"], "capmeta_vec", "non-finite values"),
+        (docs[2]["image_id"], "clip_vec", "non-finite values")]
+    rng = np.random.default_rng(2)
+    qc, qt = rng.standard_normal(16), rng.standard_normal(8)
+    kept = [dict(d, clip_vec=None) if i in (0, 2) else dict(d, capmeta_vec=None) if i == 1 else d
+            for i, d in enumerate(docs)]
+    want = brute_force(kept, qc, qt, F.Weights(0.7, 0.3), [], 6)
+    hits = store.search(VectorQuery(qc, qt, F.Weights(0.7, 0.3)), limit=6)
+    assert [h.image_id for h in hits] == [i for i, _ in want]
+    np.testing.assert_allclose([h.score for h in hits], [s for _, s in want], atol=1e-5)

@@ -111,3 +111,51 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release resources."""
+
+
+@dataclass(frozen=True)
+class DroppedVector:
+    """A document vector a store refused to keep (the document itself is written without it).
+
+    ``reason``: ``"zero norm"`` or ``"non-finite values"`` (NaN/inf); ``field``: ``clip_vec`` or ``capmeta_vec``.
+    """
+
+    image_id: str
+    field: str
+    reason: str
+
+
+def drop_unusable_vectors(docs: Sequence[Doc]) -> tuple[list[Doc], list[DroppedVector]]:
+    """``docs`` with every zero-norm or non-finite vector set to None (the document is kept), and what was dropped.
+
+    Cosine similarity is undefined for a zero vector: Elasticsearch rejects the whole document for a ``cosine``
+    ``dense_vector`` of magnitude 0 (https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector,
+    ``similarity: cosine``: "vectors with zero magnitude are not allowed") and NaN/inf are not valid JSON numbers;
+    the embedded store would score such a row NaN. Both stores call this before writing, so both keep the same
+    documents with the same missing vectors. Inputs are not modified (changed documents are shallow copies).
+
+    Returns:
+        (documents to write, dropped vectors in document order).
+    """
+    out, dropped = [], []
+    for d in docs:
+        changed = None
+        for f in VECTOR_FIELDS:
+            v = d.get(f)
+            if v is None:
+                continue
+            arr = np.asarray(v, dtype=np.float64).reshape(-1)
+            reason = ("non-finite values" if not np.isfinite(arr).all()
+                      else "zero norm" if not np.any(arr) else None)
+            if reason:
+                changed = dict(d) if changed is None else changed
+                changed[f] = None
+                dropped.append(DroppedVector(str(d.get("image_id")), f, reason))
+        out.append(d if changed is None else changed)
+    return out, dropped
+
+
+def report_dropped(log: Any, store: str, dropped: Sequence[DroppedVector]) -> None:
+    """Log one warning per dropped vector (``store``: backend name, for the message)."""
+    for x in dropped:
+        log.warning("%s: document %s written without %s (%s)", store, x.image_id, x.field, x.reason)

@@ -9,6 +9,7 @@ Failures
 
 from __future__ import annotations
 
+import inspect
 import logging
 import random
 import time
@@ -23,6 +24,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_STATUS = (429, 502, 503, 504)
+# retry_backoff_base / retry_backoff_cap exist from elasticsearch-py 9.4.1 (pyproject's floor); checked anyway so an
+# older client runs with the transport's default backoff instead of a TypeError.
+BACKOFF_OPTIONS = "retry_backoff_base" in inspect.signature(Elasticsearch.__init__).parameters
 
 
 class ElasticClient:
@@ -46,9 +50,12 @@ class ElasticClient:
         self.retries = int(retries)
         self.backoff_s = float(backoff_s)
         # retry_on_status=(): the transport retries statuses without any backoff, so ``_call`` does it instead.
+        # retry_on_timeout: a timed-out search or count is retried like a refused connection (reads are idempotent,
+        # bulk uses _id so a re-sent chunk replaces; reindex runs as a task, never re-POSTed on a timeout).
+        # http_compress: gzip request bodies (bulk sources, query vectors).
         opts: dict[str, Any] = dict(request_timeout=timeout_s, max_retries=self.retries,
-                                    retry_on_status=(), retry_on_timeout=True)
-        if self.backoff_s > 0:
+                                    retry_on_status=(), retry_on_timeout=True, http_compress=True)
+        if self.backoff_s > 0 and BACKOFF_OPTIONS:
             opts.update(retry_backoff_base=self.backoff_s, retry_backoff_cap=30.0)
         if api_key:
             opts["api_key"] = api_key
@@ -62,15 +69,17 @@ class ElasticClient:
         except (ValueError, TypeError) as exc:
             raise StoreError(f"Elasticsearch at {url}: bad client settings ({exc})") from exc
 
-    def _call(self, what: str, fn: Callable[..., T], *args: Any, missing: Any = StoreError, **kwargs: Any) -> T:
+    def _call(self, what: str, fn: Callable[..., T], *args: Any, missing: Any = StoreError, retry: bool = True,
+              **kwargs: Any) -> T:
         """Run one client call; transport failures (after the transport's bounded retries) and API errors become
         StoreError naming ``what``. ``missing``: value returned on 404 instead of raising. Answers 429/502/503/504
-        are retried here ``retries`` times with equal-jitter exponential backoff (``backoff_s * 2**n``, cap 30 s)."""
-        for attempt in range(self.retries + 1):
+        are retried here ``retries`` times with equal-jitter exponential backoff (``backoff_s * 2**n``, cap 30 s),
+        unless ``retry`` is False (a call with its own retries, e.g. bulk)."""
+        for attempt in range(self.retries + 1 if retry else 1):
             try:
                 return fn(*args, **kwargs)
             except ApiError as exc:
-                if exc.status_code not in RETRY_STATUS or attempt >= self.retries:
+                if exc.status_code not in RETRY_STATUS or attempt >= self.retries or not retry:
                     return self._failed(what, exc, missing)
                 pause = min(30.0, self.backoff_s * 2 ** attempt) / 2
                 pause += random.uniform(0, pause)
@@ -97,10 +106,12 @@ class ElasticClient:
                          f"{exc.message if hasattr(exc, 'message') else exc}") from exc
 
     def _server_version(self) -> tuple[int, int]:
-        """``(major, minor)`` of the cluster (``GET /``)."""
-        info = self._call("info", self.client.info)
-        parts = str(info["version"]["number"]).split(".")
-        return int(parts[0]), int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        """``(major, minor)`` of the cluster (``GET /``, once per client)."""
+        if getattr(self, "_version", None) is None:
+            info = self._call("info", self.client.info)
+            parts = str(info["version"]["number"]).split(".")
+            self._version = (int(parts[0]), int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0)
+        return self._version
 
     def close(self) -> None:
         """Close the client's connections."""

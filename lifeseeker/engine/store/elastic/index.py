@@ -12,19 +12,41 @@ Layout
       byte per dimension instead of four) at a small recall cost that only affects *candidate* generation — the
       raw float vectors are kept and every returned score is recomputed from them, so quantisation never changes
       a returned score.
-    * From Elasticsearch 9.2 vectors are left out of ``_source`` by default; the index is created with
-      ``index.mapping.exclude_source_vectors: false`` on such servers so ``get(..., with_vectors=True)`` still
-      returns them.
+    * From Elasticsearch 9.2 vectors are left out of ``_source`` by default (``index.mapping.exclude_source_vectors``)
+      and that default is kept: a vector is stored once (doc values / HNSW), not a second time as JSON in
+      ``_source``. ``get(..., with_vectors=True)`` asks for them explicitly (``_source_exclude_vectors=false``).
+    * ``new_version`` copies with an asynchronous ``_reindex`` (``wait_for_completion=false``) and polls the task
+      (``GET _tasks/<id>``) so no client timeout re-POSTs a reindex; before the caller swaps the alias the task's
+      ``failures``, ``canceled`` and counts are checked.
+    * Two processes creating the first index race: the loser's ``resource_already_exists_exception`` is treated as
+      "created meanwhile" and the widths are checked as for an existing index.
+    * The cached vector widths expire after ``DIMS_TTL_S`` seconds (another process may have swapped the alias).
 """
 
 from __future__ import annotations
 
+import time
+import warnings
 from typing import Any
+
+from elasticsearch import ApiError
+from elasticsearch.exceptions import GeneralAvailabilityWarning
 
 from ....errors import StoreError
 from ...schema import load_schema
 from ..base import VECTOR_FIELDS
 from .client import ElasticClient
+
+DIMS_TTL_S = 30.0  # seconds a read of the mapping's vector widths is trusted
+REINDEX_POLL_S = 2.0  # seconds between polls of a reindex task
+
+
+def _error_type(exc: BaseException) -> str | None:
+    """The Elasticsearch ``error.type`` behind a StoreError raised by ``_call`` (None when there is none)."""
+    cause = exc.__cause__
+    body = getattr(cause, "body", None) if isinstance(cause, ApiError) else None
+    err = body.get("error") if isinstance(body, dict) else None
+    return err.get("type") if isinstance(err, dict) else None
 
 
 class IndexVersions(ElasticClient):
@@ -41,7 +63,9 @@ class IndexVersions(ElasticClient):
         self.index = index
         self.schema = load_schema()
         self._dims: dict[str, int] | None = None
+        self._dims_at = 0.0
         self._schema_version: Any = None
+        self.reindex_timeout_s = 24 * 3600.0
 
     def _concrete(self) -> list[str]:
         """Indices the alias points to (``[]`` when neither alias nor index exists)."""
@@ -51,18 +75,21 @@ class IndexVersions(ElasticClient):
         exists = self._call("index exists", self.client.indices.exists, index=self.index)
         return [self.index] if exists else []
 
+    def _alias_is_an_index(self) -> bool:
+        """True when ``self.index`` names a concrete index rather than an alias."""
+        got = self._call("get alias", self.client.indices.get_alias, name=self.index, missing=None)
+        return not got and bool(self._call("index exists", self.client.indices.exists, index=self.index))
+
     def index_body(self, dims: dict[str, int]) -> dict[str, Any]:
         """Index-creation body (``settings``, ``mappings``) for ``dims`` (0 = no model: no ``dims``, Elasticsearch
         takes the length of the first vector). Reference:
         https://www.elastic.co/docs/reference/elasticsearch/mapping-reference/dense-vector"""
-        body = self.schema.es_body({f: n for f, n in dims.items() if n > 0})
-        if self._server_version() >= (9, 2):
-            body["settings"].setdefault("index", {})["mapping"] = {"exclude_source_vectors": False}
-        return body
+        return self.schema.es_body({f: n for f, n in dims.items() if n > 0})
 
     def dims(self) -> dict[str, int]:
-        """Vector widths in the current index's mapping (``{}`` when there is no index; 0 = no dims yet)."""
-        if self._dims is not None:
+        """Vector widths in the current index's mapping (``{}`` when there is no index; 0 = no dims yet), re-read
+        after ``DIMS_TTL_S`` seconds."""
+        if self._dims is not None and time.monotonic() - self._dims_at < DIMS_TTL_S:
             return self._dims
         got = self._call("get mapping", self.client.indices.get_mapping, index=self.index, missing=None)
         if not got:
@@ -70,6 +97,7 @@ class IndexVersions(ElasticClient):
         mapping = next(iter(got.values()))["mappings"]
         props = mapping.get("properties", {})
         self._dims = {f: int(props.get(f, {}).get("dims", 0)) for f in VECTOR_FIELDS}
+        self._dims_at = time.monotonic()
         self._schema_version = mapping.get("_meta", {}).get("lifeseeker", {}).get("schema_version")
         return self._dims
 
@@ -83,10 +111,14 @@ class IndexVersions(ElasticClient):
         if not self._concrete():
             body = self.index_body(dims)
             name = f"{self.index}-v1"
-            self._call("create index", self.client.indices.create, index=name, settings=body["settings"],
-                       mappings=body["mappings"], aliases={self.index: {}})
-            self._dims = None
-            return
+            try:
+                self._call("create index", self.client.indices.create, index=name, settings=body["settings"],
+                           mappings=body["mappings"], aliases={self.index: {}})
+                self._dims = None
+                return
+            except StoreError as exc:  # another process created it between our check and our PUT
+                if _error_type(exc) != "resource_already_exists_exception":
+                    raise
         self._dims = None
         have = self.dims()
         for name, want in dims.items():
@@ -103,8 +135,13 @@ class IndexVersions(ElasticClient):
         when ``copy``, fill it from the current index with ``_reindex`` (only sensible when the widths are equal).
         The alias is not moved: call :meth:`swap_alias`. Returns the new index name.
 
-        Reference: https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-reindex
+        Raises:
+            StoreError: ``index`` names a concrete index (no alias can take its name); the copy failed
+                (:meth:`reindex_into`).
         """
+        if self._alias_is_an_index():
+            raise StoreError(f"{self.index} is a concrete index, not an alias: versions need the name for the alias "
+                             f"(reindex it into {self.index}-v1, delete it, then add the alias {self.index})")
         current = self._concrete()
         dims = dict(self.dims()) if dims is None else dims
         versions = [int(n.rsplit("-v", 1)[1]) for n in current if n.rsplit("-v", 1)[-1].isdigit()]
@@ -115,16 +152,65 @@ class IndexVersions(ElasticClient):
         self._call("create index", self.client.indices.create, index=name, settings=body["settings"],
                    mappings=body["mappings"])
         if copy and current:
-            self._call("reindex", self.client.reindex, source={"index": self.index}, dest={"index": name},
-                       wait_for_completion=True, refresh=True)
+            self.reindex_into(name)
         return name
+
+    def reindex_into(self, dest: str) -> dict[str, Any]:
+        """Copy every document of the alias into ``dest`` with an asynchronous ``_reindex`` and wait for the task
+        (polled every ``REINDEX_POLL_S`` s, at most ``reindex_timeout_s``).
+
+        Returns:
+            the task's ``response`` (``total``, ``created``, ``updated``, ``failures``...).
+        Raises:
+            StoreError: the task reports failures, was canceled, ended in an error, copied fewer documents than it
+                found, or did not finish in time (the alias is then not to be swapped).
+        Reference: https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-reindex (running
+        asynchronously: ``wait_for_completion=false`` answers ``{"task": id}``) and
+        https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-tasks (``completed``, ``response``,
+        ``error``).
+        """
+        started = self._call("reindex", self.client.reindex, source={"index": self.index}, dest={"index": dest},
+                             wait_for_completion=False, refresh=True)
+        task_id = started["task"]
+        deadline = time.monotonic() + self.reindex_timeout_s
+        while True:
+            with warnings.catch_warnings():  # the task API is "technical preview" in the client; it is the way
+                warnings.simplefilter("ignore", GeneralAvailabilityWarning)  # to follow an async reindex
+                got = self._call("reindex task", self.client.tasks.get, task_id=task_id)
+            if got.get("completed"):
+                break
+            if time.monotonic() > deadline:
+                raise StoreError(f"reindex into {dest} (task {task_id}) still running after "
+                                 f"{self.reindex_timeout_s:.0f} s; not swapping (check GET _tasks/{task_id})")
+            time.sleep(REINDEX_POLL_S)
+        if got.get("error"):
+            err = got["error"]
+            raise StoreError(f"reindex into {dest} failed: {err.get('type')}: {err.get('reason')}")
+        resp = got.get("response") or {}
+        failures = resp.get("failures") or []
+        if failures:
+            shown = "; ".join(f"{f.get('id')}: {(f.get('cause') or {}).get('reason', f)}" if isinstance(f, dict)
+                              else str(f) for f in failures[:5])
+            raise StoreError(f"reindex into {dest}: {len(failures)} failures: {shown}")
+        if resp.get("canceled"):
+            raise StoreError(f"reindex into {dest} was canceled: {resp['canceled']}")
+        copied = int(resp.get("created", 0)) + int(resp.get("updated", 0))
+        if copied != int(resp.get("total", copied)):
+            raise StoreError(f"reindex into {dest} copied {copied} of {resp.get('total')} documents "
+                             f"(version conflicts {resp.get('version_conflicts', 0)}, noops {resp.get('noops', 0)})")
+        return resp
 
     def swap_alias(self, new_index: str) -> list[str]:
         """Point the alias at ``new_index`` only, atomically (one ``POST /_aliases`` with remove + add actions).
         Returns the indices it pointed to before (left in place; delete them when satisfied).
 
+        Raises:
+            StoreError: ``index`` names a concrete index (see :meth:`new_version`).
         Reference: https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-update-aliases
         """
+        if self._alias_is_an_index():
+            raise StoreError(f"{self.index} is a concrete index, not an alias: cannot point an alias of that name "
+                             f"at {new_index}")
         old = [n for n in self._concrete() if n != new_index and n != self.index]
         actions: list[dict[str, Any]] = [{"remove": {"index": n, "alias": self.index}} for n in old]
         actions.append({"add": {"index": new_index, "alias": self.index}})

@@ -21,18 +21,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+import logging
+
 import numpy as np
 from elasticsearch.dsl import Q
 
 from ....errors import StoreError
 from ...filters import Filter
 from ...query.soft import SoftConstraint
-from ..base import VECTOR_FIELDS, Doc, Hit, VectorQuery
+from ..base import VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unusable_vectors, report_dropped
 from .bulk import bulk_upsert
 from .docs import doc_from_source, docs_of, parse_facets, parse_hits
 from .index import IndexVersions
 from .query import filter_query
 from .script import component_fields, fused_script
+
+log = logging.getLogger(__name__)
 
 MAX_WINDOW = 10_000  # index.max_result_window default: the most hits one request may page through
 FETCH_MARGIN = 10  # extra hits fetched beyond ``limit`` (see module docstring)
@@ -65,19 +69,40 @@ class ElasticStore(IndexVersions):
         self.knn_k = int(knn_k)
         self.num_candidates = int(num_candidates)
         self.chunk_size = int(chunk_size)
+        self.dropped_vectors: list[DroppedVector] = []  # zero-norm / non-finite vectors left out by upsert
+        self._dirty = False  # written since the last refresh
 
     # -- writing --------------------------------------------------------------------------------------------------
 
     def upsert(self, docs: Sequence[Doc]) -> int:
-        """Index ``docs`` with ``_id = image_id`` (replace: idempotent), then refresh: :func:`~.bulk.bulk_upsert`.
+        """Index ``docs`` with ``_id = image_id`` (replace: idempotent): :func:`~.bulk.bulk_upsert`. A zero-norm or
+        non-finite vector (which Elasticsearch would reject with the whole document) is dropped, the document
+        kept, and the drop logged and appended to ``dropped_vectors``. Not refreshed per call: the next
+        search-type read of this store refreshes once (read-after-write), :meth:`optimize` at the end of an ingest.
 
         Returns:
             the number of documents written.
         Raises:
-            BulkError (a StoreError): some documents failed (the others are written and visible).
+            BulkError (a StoreError): some documents failed (the others are written).
             StoreError: a document has unmapped fields; the cluster is unreachable.
         """
+        docs, dropped = drop_unusable_vectors(docs)
+        if dropped:
+            report_dropped(log, "elasticsearch", dropped)
+            self.dropped_vectors.extend(dropped)
+        if docs:
+            self._dirty = True
         return bulk_upsert(self, self.index, docs, self.chunk_size)
+
+    def _visible(self) -> None:
+        """Refresh the index once if this store wrote since the last refresh (``POST <index>/_refresh``)."""
+        if self._dirty:
+            self._call("refresh", self.client.indices.refresh, index=self.index, missing=None)
+            self._dirty = False
+
+    def optimize(self) -> None:
+        """End of an ingest: make the writes visible (one refresh for the whole load)."""
+        self._visible()
 
     # -- reading --------------------------------------------------------------------------------------------------
 
@@ -94,22 +119,42 @@ class ElasticStore(IndexVersions):
         return out
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Doc]:
-        """Documents for ``ids`` in the order given, unknown ids left out (``mget``)."""
-        ids = list(ids)
+        """Documents for ``ids`` in the order given, unknown ids left out (``mget``). With vectors: an ``ids``
+        ``_search`` with ``_source.exclude_vectors: false`` on 9.2+ servers, where vectors are kept out of
+        ``_source`` (elastic/elasticsearch-specification, specification/_global/search/_types/SourceFilter.ts)."""
+        ids = list(dict.fromkeys(ids)) if with_vectors else list(ids)
         if not ids:
             return []
-        kwargs: dict[str, Any] = {} if with_vectors else {"source_excludes": list(VECTOR_FIELDS)}
-        got = self._call("mget", self.client.mget, index=self.index, ids=ids, missing=None, **kwargs)
+        if with_vectors:
+            return self._get_with_vectors(ids)
+        got = self._call("mget", self.client.mget, index=self.index, ids=ids, missing=None,
+                         source_excludes=list(VECTOR_FIELDS))
         out = []
         for d in (got or {}).get("docs", []):
             if d.get("found"):
-                doc = doc_from_source(d.get("_source") or {}, with_vectors)
+                doc = doc_from_source(d.get("_source") or {}, False)
                 doc["image_id"] = d["_id"]
                 out.append(doc)
         return out
 
+    def _get_with_vectors(self, ids: list[str]) -> list[Doc]:
+        self._visible()
+        source: Any = {"exclude_vectors": False} if self._server_version() >= (9, 2) else True
+        found: dict[str, Doc] = {}
+        for i in range(0, len(ids), MAX_WINDOW):
+            part = ids[i:i + MAX_WINDOW]
+            body = {"query": {"ids": {"values": part}}, "size": len(part), "_source": source,
+                    "track_total_hits": False}
+            got = self._call("get", self.client.search, index=self.index, body=body, missing=None)
+            for h in (got or {}).get("hits", {}).get("hits", []):
+                doc = doc_from_source(h.get("_source") or {}, True)
+                doc["image_id"] = h["_id"]
+                found[h["_id"]] = doc
+        return [found[i] for i in ids if i in found]
+
     def count(self, filters: Sequence[Filter] = ()) -> int:
         """Number of documents passing ``filters`` (``_count``)."""
+        self._visible()
         got = self._call("count", self.client.count, index=self.index, body={"query": filter_query(filters)},
                          missing=None)
         return int(got["count"]) if got else 0
@@ -123,6 +168,9 @@ class ElasticStore(IndexVersions):
             if q is None:
                 continue
             q = np.asarray(q, dtype=np.float32).reshape(-1)
+            if have.get(field) and q.shape[0] != have[field]:
+                self._dims = None  # another process may have swapped the alias to other widths: read again
+                have = self.dims()
             if have.get(field) and q.shape[0] != have[field]:
                 raise StoreError(f"query vector for {field} has {q.shape[0]} dims, the index holds {have[field]}")
             if not np.isfinite(q).all() or float(np.linalg.norm(q)) == 0:
@@ -187,6 +235,7 @@ class ElasticStore(IndexVersions):
                    limit: int = 500) -> list[Doc]:
         """Documents with ``local_time`` in ``[around - before_s, around + after_s]`` (seconds, inclusive), in time
         order, ties by image_id: a ``range`` on local_time sorted by ``local_time``, ``image_id``."""
+        self._visible()
         center = around.replace(tzinfo=None, microsecond=0)
         rng = {"gte": (center - timedelta(seconds=before_s)).isoformat(),
                "lte": (center + timedelta(seconds=after_s)).isoformat(), "format": "strict_date_optional_time"}
@@ -216,6 +265,7 @@ class ElasticStore(IndexVersions):
             if "normalizer" in self.schema.properties[name]:
                 agg["aggs"] = {"shown": {"top_hits": {"size": 1, "_source": {"includes": [name]}}}}
             aggs[name] = agg
+        self._visible()
         body = {"size": 0, "query": filter_query(filters), "aggs": aggs, "track_total_hits": False}
         got = self._call("facets", self.client.search, index=self.index, body=body, missing=None) if aggs else None
         return parse_facets(got or {}, fields, size)
@@ -243,6 +293,7 @@ class ElasticStore(IndexVersions):
     def info(self) -> dict[str, Any]:
         """Backend, location (URL and alias -> indices), document count, vector widths, models used, collections."""
         models = {}
+        self._visible()
         body = {"size": 0, "track_total_hits": True,
                 "aggs": {role: {"terms": {"field": f"models.{role}", "size": 50}}
                          for role in self.schema.properties["models"]["properties"]}}

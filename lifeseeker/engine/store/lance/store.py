@@ -21,7 +21,7 @@ from ....errors import StoreError
 from ...filters import Filter
 from ...query.soft import SoftConstraint, SoftPlace, soft_boost
 from ...schema import load_schema
-from ..base import VECTOR_FIELDS, Doc, Hit, VectorQuery
+from ..base import VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unusable_vectors, report_dropped
 from .ann import AnnIndex, ann_for
 from .cache import Cache
 from .masks import mask_of, passing
@@ -57,6 +57,7 @@ class LanceStore:
         self.path = lance_path(url)
         self.url = f"lance://{self.path}"
         self.schema = load_schema()
+        self.dropped_vectors: list[DroppedVector] = []  # zero-norm / non-finite vectors left out by upsert
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -80,6 +81,12 @@ class LanceStore:
         return self._table.row_count()
 
     def upsert(self, docs: Sequence[Doc]) -> int:
+        """Write ``docs`` (replace by ``image_id``); a zero-norm or non-finite vector is dropped, the document kept,
+        and the drop logged and appended to ``dropped_vectors`` (:func:`~..base.drop_unusable_vectors`)."""
+        docs, dropped = drop_unusable_vectors(docs)
+        if dropped:
+            report_dropped(log, "lance", dropped)
+            self.dropped_vectors.extend(dropped)
         return self._table.upsert(docs)
 
     def append_arrow(self, table: pa.Table) -> int:
