@@ -72,7 +72,7 @@ def test_the_filter_shapes_take_every_route(filled):
     assert n_pass["broad"] >= V.FULL_PRODUCT_FRACTION * N
     assert 0 < n_pass["full-text"] < V.FULL_PRODUCT_FRACTION * N
     snap = store.snapshot()
-    rows = store._rows(snap, SHAPES["contiguous"])[1]
+    rows = store._rows(snap, SHAPES["contiguous"]).rows
     assert rows[-1] - rows[0] + 1 == len(rows)  # a run of rows: the view route
     assert store.count(SHAPES["scattered"]) == n_pass["scattered"]
 
@@ -96,9 +96,10 @@ def test_every_path_equals_brute_force(filled, shape, vectors):
             assert got_cos == pytest.approx(want_cos, abs=1e-5)
 
 
-def test_one_field_gather_reads_whole_rows_not_a_column_view(monkeypatch):
-    """The gather route copies whole rows of the C-contiguous matrix (then slices), never ``np.take`` on a strided
-    column view (which copies the whole field per block: issue 20). Scores equal the naive product."""
+def test_gather_never_takes_from_a_strided_column_view(monkeypatch):
+    """The gather route never calls ``np.take`` on a strided column view of the fused matrix (numpy first copies
+    the whole field, n x d, for every block: issue 20); whole rows are taken from the C-contiguous matrix when both
+    fields score. Scores equal the naive product for one field and for both."""
     rng = np.random.default_rng(0)
     m = np.ascontiguousarray(rng.standard_normal((5000, 24)).astype(np.float32))
     vs = V.VectorSet(m, {"clip_vec": 16, "capmeta_vec": 8})
@@ -111,10 +112,52 @@ def test_one_field_gather_reads_whole_rows_not_a_column_view(monkeypatch):
         return real_take(a, *args, **kw)
 
     monkeypatch.setattr(V.np, "take", spy)
-    for clip, tat, cols in ((None, rng.standard_normal(8), slice(16, 24)), (rng.standard_normal(16), None,
-                                                                             slice(0, 16))):
+    for clip, tat, cols in ((None, rng.standard_normal(8), slice(16, 24)),
+                            (rng.standard_normal(16), None, slice(0, 16)),
+                            (rng.standard_normal(16), rng.standard_normal(8), slice(0, 24))):
         fq = vs.prepare(VectorQuery(clip, tat, F.Weights(0.7, 0.3)))
         got = vs.scores(fq, rows)
         want = m[rows][:, cols].astype(np.float64) @ fq.q[cols].astype(np.float64)
         np.testing.assert_allclose(got, want, atol=1e-5)
     assert taken and all(taken)
+
+
+COMBOS = [
+    [F.Terms("tags", ("dog",))],
+    [F.Terms("tags", ("dog", "laptop")), F.TextMatch("coffee")],
+    [F.TextMatch("heinz beans")],
+    [F.TextMatch("coffee exit", ("ocr_text",)), F.Terms("city", ("MALAGA",))],  # folded: matches "Málaga"
+    [F.Terms("country", ("spain",)), F.HourRange(8, 12)],
+    [F.TextMatch("zzznotaword"), F.Weekdays(frozenset({"Mon"}))],
+    [F.Terms("places", ("Dublin",)), F.GeoDistance(53.3861, -6.2566, 1.5), F.TextMatch("bus")],
+    [F.HourRange(21, 5)],
+]
+
+
+@pytest.mark.parametrize("clauses", COMBOS, ids=range(len(COMBOS)))
+def test_row_lists_from_the_indexes_equal_the_column_masks(filled, clauses):
+    """Item 2: index-backed clauses give their rows as sorted lists (no table-sized mask); the intersection equals
+    the column masks of every clause and the reference predicates."""
+    from lifeseeker.engine.store.lance.masks import mask_of, passing_rows
+
+    store, docs = filled
+    snap = store.snapshot()
+    got = passing_rows(snap, clauses)
+    want = np.flatnonzero(mask_of(snap, clauses))
+    assert got.rows.dtype == np.int64 and got.rows.tolist() == want.tolist()
+    ids = snap.ids_at(got.rows)
+    assert ids == [d["image_id"] for d in sorted(docs, key=lambda d: snap.row_of(d["image_id"]))
+                   if all(passes(d, c) for c in clauses)]
+    np.testing.assert_array_equal(got.mask, mask_of(snap, clauses))
+
+
+def test_a_selective_index_filter_makes_no_table_sized_mask(filled):
+    """An exact search under index-backed filters works on the passing rows alone: the cached ``Passing`` never
+    built its (n,) mask (only the ANN bitmap and facets ask for it)."""
+    store, docs = filled
+    snap = store.snapshot()
+    clauses = [F.Terms("tags", ("dog",)), F.TextMatch("heinz")]
+    hits = store.search(VectorQuery(np.ones(16), np.ones(8)), clauses, limit=10)
+    assert hits and store.count(clauses) == sum(all(passes(d, c) for c in clauses) for d in docs)
+    (found,) = [v for k, v in snap.masks.items() if list(k) == clauses]
+    assert found._mask is None

@@ -52,7 +52,7 @@ class Snapshot:
         self._keywords: dict[tuple[str, bool], KeywordIndex] = {}
         self._postings: dict[str, _Postings] = {}
         self.ann: AnnIndex | None = None
-        self.masks: OrderedDict[Any, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.masks: OrderedDict[Any, Any] = OrderedDict()  # filter list -> masks.Passing (LRU)
 
     @property
     def id_col(self) -> pa.Array:

@@ -106,9 +106,9 @@ class VectorSet:
         Chooses the route by the share of rows: a contiguous run is a view; from ``FULL_PRODUCT_FRACTION`` of the
         table the whole product is computed and the rows picked; below it rows are gathered in cache-sized
         blocks (never a full copy of the selected rows). With one active field (a text-only, image or CLIP-only
-        query) the products read only that field's columns, but a gather always copies whole rows of the
-        C-contiguous matrix and slices the block afterwards: ``np.take`` on the strided column view copies the
-        whole field per block (issue 20: 22 s of a 24 s text-only search at 200k rows).
+        query) the products read only that field's columns, and a gather copies only that field's part of each
+        row (``_gathered``), never ``np.take`` on the strided column view, which copies the whole field per block
+        (issue 20: 22 s of a 24 s text-only search at 200k rows).
         """
         m = self.n if rows is None else len(rows)
         if m == 0:
@@ -127,17 +127,23 @@ class VectorSet:
         return self._gathered(rows, sl, q)
 
     def _gathered(self, rows: np.ndarray, sl: slice, q: np.ndarray) -> np.ndarray:
-        """``matrix[rows][:, sl] @ q`` in blocks of ``GATHER_BLOCK_ROWS`` whole rows (contiguous copies of the
-        C-contiguous matrix, then a column slice of the block), on one BLAS thread."""
+        """``matrix[rows][:, sl] @ q`` in blocks of ``GATHER_BLOCK_ROWS`` rows, on one BLAS thread. Both fields:
+        whole rows copied with ``np.take`` into one reused block. One field: ``matrix[idx, sl]`` (advanced indexing
+        copies just that field's bytes of each row, as the floor's ``T[rows]`` does); never ``np.take`` on the
+        strided column view, which first copies the whole field (n x d_field) for every block."""
         m = len(rows)
         out = np.empty(m, dtype=np.float32)
-        block = np.empty((min(GATHER_BLOCK_ROWS, m), self.matrix.shape[1]), dtype=np.float32)
+        whole = sl.stop - sl.start == self.matrix.shape[1]
+        block = np.empty((min(GATHER_BLOCK_ROWS, m), self.matrix.shape[1]), dtype=np.float32) if whole else None
         with single_thread_blas():
             for at in range(0, m, GATHER_BLOCK_ROWS):
                 idx = rows[at:at + GATHER_BLOCK_ROWS]
-                buf = block[:len(idx)]
-                np.take(self.matrix, idx, axis=0, out=buf, mode="clip")  # rows are valid; "raise" would copy
-                np.matmul(buf[:, sl], q, out=out[at:at + len(idx)])
+                if block is not None:
+                    buf = block[:len(idx)]
+                    np.take(self.matrix, idx, axis=0, out=buf, mode="clip")  # rows are valid; "raise" copies
+                else:
+                    buf = self.matrix[idx, sl]
+                np.matmul(buf, q, out=out[at:at + len(idx)])
         return out
 
     def cosines(self, fq: FusedQuery, name: str, rows: np.ndarray) -> np.ndarray:
