@@ -161,3 +161,22 @@ def test_a_selective_index_filter_makes_no_table_sized_mask(filled):
     assert hits and store.count(clauses) == sum(all(passes(d, c) for c in clauses) for d in docs)
     (found,) = [v for k, v in snap.masks.items() if list(k) == clauses]
     assert found._mask is None
+
+
+def test_vectors_of_hits_equal_the_stored_vectors(filled):
+    """Item 3: the events step reads the hits' CLIP vectors by the rows in hand (``vectors_of``), the same vectors
+    ``get(with_vectors=True)`` gives; a missing vector is None, an unknown id left out."""
+    store, docs = filled
+    hits = store.search(VectorQuery(np.ones(16), np.ones(8)), [F.TextMatch("coffee")], limit=60)
+    ids = [h.image_id for h in hits] + ["no-such-image"]
+    no_clip = next(d["image_id"] for d in docs if d["clip_vec"] is None)
+    got = store.vectors_of(ids + [no_clip], "clip_vec")
+    assert list(got) == ids[:-1] + [no_clip] and got[no_clip] is None
+    want = {d["image_id"]: d.get("clip_vec") for d in store.get(ids, with_vectors=True)}
+    for i in ids[:-1]:
+        raw = next(d["clip_vec"] for d in docs if d["image_id"] == i)
+        if raw is None:
+            assert got[i] is None and want[i] is None
+        else:
+            np.testing.assert_allclose(got[i], raw / np.linalg.norm(raw), atol=1e-6)
+            np.testing.assert_allclose(got[i], want[i], atol=1e-6)

@@ -158,6 +158,23 @@ class LanceStore:
                     doc[name] = vec if vec is not None and vec.any() else None
         return docs
 
+    def vectors_of(self, ids: Sequence[str], name: str) -> dict[str, np.ndarray | None]:
+        """``image_id -> (d,) float32 unit vector`` of field ``name`` (None when missing), unknown ids left out:
+        the vectors alone, no document fetch (the events step's near-duplicate test). Rows of recent hits are
+        remembered by ``search``, so this costs O(len(ids)).
+
+        Raises:
+            StoreError: ``name`` is not a vector field.
+        """
+        if name not in VECTOR_FIELDS:
+            raise StoreError(f"{name!r} is not a vector field; use one of {list(VECTOR_FIELDS)}")
+        snap = self.snapshot()
+        found = [(i, r) for i in ids if (r := snap.row_of(i)) is not None]
+        if not found or snap.vectors[name].shape[1] == 0:
+            return {i: None for i, _ in found}
+        block = np.array(snap.vectors_set.matrix[[r for _, r in found], snap.vectors_set.slices[name]])
+        return {i: (v if v.any() else None) for (i, _), v in zip(found, block)}
+
     def count(self, filters: Sequence[Filter] = ()) -> int:
         snap = self.snapshot()
         return len(self._rows(snap, filters).rows) if filters else snap.n
@@ -196,6 +213,7 @@ class LanceStore:
         iat = vectors.cosines(fq, "clip_vec", picked)
         tat = vectors.cosines(fq, "capmeta_vec", picked)
         docs = snap.table.take(pa.array(picked)).to_pylist()
+        snap.remember([d["image_id"] for d in docs], picked)
         return [Hit(d["image_id"], float(score[p]), float(iat[j]), float(tat[j]), d)
                 for j, (d, p) in enumerate(zip(docs, pos))]
 
