@@ -15,7 +15,10 @@ words on ~20 % of images (``coffee`` on ~5 %; captions name two of the topic's t
 topics, so ~9 % of images match the ``text`` scenario: the report gives the passing count).
 
 Scenarios (filters of ``engine/filters.py``): ``none``; ``selective`` = tag ``passport`` (~0.5 %); ``broad`` =
-weekday Mon-Wed (~43 %); ``text`` = full-text ``coffee`` (~9 %) with the vectors.
+weekday Mon-Wed (~43 %); ``text`` = full-text ``coffee`` (~9 %); ``ocr`` = ``coffee`` in the OCR text alone (~5 %,
+scattered). Each scenario runs with every query-vector shape (``VECTOR_SHAPES``): ``both`` vectors, ``tat-only``
+(text-only mode), ``clip-only``, ``image`` (a stored image's own CLIP vector as the query) and ``feedback`` (Rocchio
+of the query towards 3 images and away from 2), each against the floor computed for the same vectors.
 
 Measured, contenders interleaved query by query in one process, medians of the per-query times:
 
@@ -26,7 +29,9 @@ Measured, contenders interleaved query by query in one process, medians of the p
 * ``scoring`` (exact path): the store's fused scoring and top-k alone (``VectorSet.scores`` + ``top_k``), given
   the filter's rows as the floor is: the ratio the exact path is held to;
 * ``e2e``: ``GET /api/search`` through the Flask test client with query encoding by open_clip ViT-B-16 with random
-  weights (the default architecture, 512-d, same cost as real weights) and the real all-MiniLM-L6-v2 (384-d);
+  weights (the default architecture, 512-d, same cost as real weights) and the real all-MiniLM-L6-v2 (384-d), and
+  in text-only mode (an app without CLIP); each request split into query encoding, store search (``search`` +
+  ``count``) and the rest (query parsing, events, response building): the ``outside`` share;
 * recall@100 of the store's top-100 against the floor's exact top-100 (1.0 on the exact path);
 * RSS of this process, on-disk bytes per document (table; vector and ANN cache), cold start (a fresh process opens
   the store and answers one query, files in the page cache), and for the largest N the memory of gunicorn with
@@ -49,6 +54,7 @@ import sys
 import threading
 import time
 import urllib.request
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -89,7 +95,12 @@ SCENARIOS = {
     "selective": ([F.Terms("tags", ("passport",))], {"tag": "passport"}),
     "broad": ([F.Weekdays(frozenset({"Mon", "Tue", "Wed"}))], {"weekday": "Mon,Tue,Wed"}),
     "text": ([F.TextMatch("coffee")], {"text": "coffee"}),
+    "ocr": ([F.TextMatch("coffee", ("ocr_text",))], {"ocr": "coffee"}),
 }
+# the query-vector shapes a user's request reaches the store with (issue 20, item 1): a typed query with CLIP,
+# text-only mode (no CLIP weights: TaT alone), CLIP alone, a query image (a CLIP image embedding, no text vector)
+# and a Rocchio feedback vector (both fields moved towards marked images)
+VECTOR_SHAPES = ("both", "tat-only", "clip-only", "image", "feedback")
 QUERY_TEXTS = ["a red car parked on the street", "eating breakfast in the kitchen", "laptop screen at the office",
                "coffee cup on a table", "walking the dog in the park", "a bus stop in the rain",
                "reading a book on the sofa", "shopping in a supermarket", "old town street in italy",
@@ -254,11 +265,13 @@ def build_store(path: Path, n: int, seed: int = 0, chunk: int = 50_000) -> tuple
 
 def floor_search(C: np.ndarray, T: np.ndarray, q1: np.ndarray, q2: np.ndarray, w: F.Weights,
                  rows: np.ndarray | None, k: int) -> np.ndarray:
-    """The naive numpy exact fused top-k (row numbers, best first) over the given rows."""
-    if rows is None:
-        s = w.iat * (C @ q1) + w.tat * (T @ q2)
-    else:
-        s = w.iat * (C[rows] @ q1) + w.tat * (T[rows] @ q2)
+    """The naive numpy exact fused top-k (row numbers, best first) over the given rows; a query part that is None
+    is left out (its term is 0)."""
+    parts = [(w.iat, C, q1), (w.tat, T, q2)]
+    s = 0
+    for weight, M, q in parts:
+        if q is not None:
+            s = s + weight * ((M if rows is None else M[rows]) @ q)
     k = min(k, len(s))
     top = np.argpartition(-s, k - 1)[:k]
     top = top[np.argsort(-s[top], kind="stable")]
@@ -322,6 +335,104 @@ def cold_start(path: Path, env: dict[str, str]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def shaped_query(shape: str, k: int, q: tuple[np.ndarray, np.ndarray], C: np.ndarray, T: np.ndarray
+                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The (clip, tat) query vectors of ``VECTOR_SHAPES`` entry ``shape`` for the ``k``-th query ``q``: ``image`` =
+    the CLIP vector of a stored image (seeded by ``k``), ``feedback`` = Rocchio (``engine/feedback.py``) of ``q``
+    towards 3 stored images and away from 2."""
+    from lifeseeker.engine.feedback import rocchio
+
+    q1, q2 = q
+    if shape == "both":
+        return q1, q2
+    if shape == "tat-only":
+        return None, q2
+    if shape == "clip-only":
+        return q1, None
+    rng = np.random.default_rng((17, k))
+    picked = rng.choice(len(C), size=5, replace=False)
+    if shape == "image":
+        return np.array(C[picked[0]]), None
+    rel, irr = picked[:3], picked[3:]
+    return rocchio(q1, list(C[rel]), list(C[irr])), rocchio(q2, list(T[rel]), list(T[irr]))
+
+
+def measure_path(store, snap, C, T, w, clauses, rows, exact_route: bool, queries) -> dict:
+    """Floor, ``store.search`` and (exact route) the store's scoring alone, interleaved query by query (the first
+    query warms up and is dropped); medians of per-query times and of per-query ratios, recall@100."""
+    from lifeseeker.engine.store.lance import top_k
+
+    vs = snap.vectors_set
+    floor_t, store_t, scoring_t, recalls = [], [], [], []
+    for q1, q2 in [queries[0]] + queries:
+        snap.masks.clear()
+        a = time.perf_counter()
+        want = floor_search(C, T, q1, q2, w, rows, 100)
+        b = time.perf_counter()
+        hits = store.search(VectorQuery(q1, q2, w), clauses, limit=100)
+        c = time.perf_counter()
+        if exact_route:  # the store's exact fused scoring alone, given the rows as the floor is
+            fq = vs.prepare(VectorQuery(q1, q2, w))
+            top_k(vs.scores(fq, rows), 100, lambda p: snap.rank_of(p if rows is None else rows[p]))
+            scoring_t.append(time.perf_counter() - c)
+        floor_t.append(b - a)
+        store_t.append(c - b)
+        got = {h.image_id for h in hits}
+        recalls.append(len(got & set(snap.ids_at(want))) / max(1, len(want)))
+    floor_t, store_t, scoring_t, recalls = floor_t[1:], store_t[1:], scoring_t[1:], recalls[1:]
+    return {"floor_p50_ms": 1000 * statistics.median(floor_t), "store_p50_ms": 1000 * statistics.median(store_t),
+            "store_p95_ms": 1000 * pct(store_t, 0.95),
+            "ratio_p50": statistics.median([s / f for s, f in zip(store_t, floor_t)]),
+            "scoring_ratio_p50": (statistics.median([s / f for s, f in zip(scoring_t, floor_t)])
+                                  if scoring_t else None),
+            "recall100": statistics.mean(recalls), "recall100_min": min(recalls)}
+
+
+def measure_e2e(app, store, snap, params: dict, n_e2e: int) -> dict:
+    """``GET /api/search`` (``limit=100``, events on) through the app's test client, ``n_e2e`` queries after one
+    warm-up, each split into query encoding (``SearchService.encode``), store search (``store.search`` +
+    ``store.count``) and the rest (``outside``: parsing, events, JSON)."""
+    from lifeseeker.engine.search import SearchService
+
+    spent = {"encode": 0.0, "store": 0.0}
+
+    def timed(fn, key):
+        def wrapper(*a, **kw):
+            t = time.perf_counter()
+            try:
+                return fn(*a, **kw)
+            finally:
+                spent[key] += time.perf_counter() - t
+        return wrapper
+
+    saved = SearchService.encode, store.search, store.count
+    SearchService.encode = timed(SearchService.encode, "encode")
+    store.search, store.count = timed(store.search, "store"), timed(store.count, "store")
+    client = app.test_client()
+    times, enc, sto = [], [], []
+    try:
+        for k in range(n_e2e + 1):
+            qs = {"q": QUERY_TEXTS[k % len(QUERY_TEXTS)], "limit": "100", **params}
+            snap.masks.clear()
+            spent.update(encode=0.0, store=0.0)
+            a = time.perf_counter()
+            resp = client.get("/api/search", query_string=qs)
+            times.append(time.perf_counter() - a)
+            enc.append(spent["encode"])
+            sto.append(spent["store"])
+            if resp.status_code != 200:
+                raise RuntimeError(f"/api/search {qs}: {resp.status_code} {resp.get_data(as_text=True)[:300]}")
+    finally:
+        SearchService.encode = saved[0]
+        del store.search, store.count  # the instance attributes: back to the class's methods
+    times, enc, sto = times[1:], enc[1:], sto[1:]
+    outside = [(t - e - s) / t for t, e, s in zip(times, enc, sto)]
+    return {"p50_ms": 1000 * statistics.median(times), "p95_ms": 1000 * pct(times, 0.95),
+            "encode_p50_ms": 1000 * statistics.median(enc), "store_p50_ms": 1000 * statistics.median(sto),
+            "outside_p50_ms": 1000 * statistics.median([t - e - s for t, e, s in zip(times, enc, sto)]),
+            "outside_share_p50": statistics.median(outside)}
+
+
 def run_size(n: int, workdir: Path, n_queries: int, n_e2e: int, models, log) -> dict:
     from lifeseeker.engine.store.lance import LanceStore, top_k
     from lifeseeker.webui import create_app
@@ -352,57 +463,30 @@ def run_size(n: int, workdir: Path, n_queries: int, n_e2e: int, models, log) -> 
         rows = np.flatnonzero(store._mask(snap, clauses)) if clauses else None
         passing = n if rows is None else int(len(rows))
         exact_route = not (ann_used and passing >= store.ann_min_docs)
-        vs = snap.vectors_set
-        floor_t, store_t, scoring_t, recalls = [], [], [], []
-        for q1, q2 in [queries[0]] + queries:  # the first query warms up and is dropped
-            snap.masks.clear()
-            a = time.perf_counter()
-            want = floor_search(C, T, q1, q2, w, rows, 100)
-            b = time.perf_counter()
-            hits = store.search(VectorQuery(q1, q2, w), clauses, limit=100)
-            c = time.perf_counter()
-            if exact_route:  # the store's exact fused scoring alone, given the rows as the floor is
-                fq = vs.prepare(VectorQuery(q1, q2, w))
-                top_k(vs.scores(fq, rows), 100, lambda p: snap.rank_of(p if rows is None else rows[p]))
-                scoring_t.append(time.perf_counter() - c)
-            floor_t.append(b - a)
-            store_t.append(c - b)
-            got = {h.image_id for h in hits}
-            recalls.append(len(got & set(snap.ids[want].tolist())) / max(1, len(want)))
-        floor_t, store_t, scoring_t, recalls = floor_t[1:], store_t[1:], scoring_t[1:], recalls[1:]
-        ratios = [s / f for s, f in zip(store_t, floor_t)]
-        out["scenarios"][name] = {
-            "passing": passing,
-            "floor_p50_ms": 1000 * statistics.median(floor_t), "store_p50_ms": 1000 * statistics.median(store_t),
-            "store_p95_ms": 1000 * pct(store_t, 0.95), "ratio_p50": statistics.median(ratios),
-            "scoring_ratio_p50": (statistics.median([s / f for s, f in zip(scoring_t, floor_t)])
-                                  if scoring_t else None),
-            "recall100": statistics.mean(recalls), "recall100_min": min(recalls)}
-        log(f"N={n} {name}: floor {out['scenarios'][name]['floor_p50_ms']:.1f} ms, store "
-            f"{out['scenarios'][name]['store_p50_ms']:.1f} ms, ratio {out['scenarios'][name]['ratio_p50']:.2f}, "
-            f"recall {out['scenarios'][name]['recall100']:.3f}")
+        per_shape = {}
+        for shape in VECTOR_SHAPES:
+            per_shape[shape] = s = measure_path(store, snap, C, T, w, clauses, rows, exact_route,
+                                                [shaped_query(shape, k, q, C, T) for k, q in enumerate(queries)])
+            s["passing"] = passing
+            log(f"N={n} {name}/{shape}: floor {s['floor_p50_ms']:.1f} ms, store {s['store_p50_ms']:.1f} ms, "
+                f"store/floor {s['ratio_p50']:.2f}, scoring/floor "
+                f"{'-' if s['scoring_ratio_p50'] is None else '%.2f' % s['scoring_ratio_p50']}, "
+                f"recall {s['recall100']:.3f}")
+        out["scenarios"][name] = per_shape["both"]
+        out.setdefault("paths", {})[name] = per_shape
     del C, T
     gc.collect()
     out["rss_mb"], out["pss_mb"] = rss_mb()
     # end to end, through the JSON API
     from lifeseeker.config import Settings
 
-    app = create_app(Settings(store=f"lance://{path}"), store=store, models=models)
-    client = app.test_client()
-    out["e2e"] = {}
-    for name, (_, params) in SCENARIOS.items():
-        times = []
-        for k in range(n_e2e + 1):
-            qs = {"q": QUERY_TEXTS[k % len(QUERY_TEXTS)], "limit": "100", **params}
-            snap.masks.clear()
-            a = time.perf_counter()
-            resp = client.get("/api/search", query_string=qs)
-            times.append(time.perf_counter() - a)
-            if resp.status_code != 200:
-                raise RuntimeError(f"/api/search {qs}: {resp.status_code} {resp.get_data(as_text=True)[:300]}")
-        times = times[1:]
-        out["e2e"][name] = {"p50_ms": 1000 * statistics.median(times), "p95_ms": 1000 * pct(times, 0.95)}
-        log(f"N={n} e2e {name}: p50 {out['e2e'][name]['p50_ms']:.0f} ms")
+    out["e2e"], out["e2e_text_only"] = {}, {}
+    for key, mods in (("e2e", models), ("e2e_text_only", replace(models, clip=None))):
+        app = create_app(Settings(store=f"lance://{path}"), store=store, models=mods)
+        for name, (_, params) in SCENARIOS.items():
+            out[key][name] = e = measure_e2e(app, store, snap, params, n_e2e)
+            log(f"N={n} {key} {name}: p50 {e['p50_ms']:.0f} ms (encode {e['encode_p50_ms']:.0f}, store "
+                f"{e['store_p50_ms']:.0f}, outside {100 * e['outside_share_p50']:.0f} %)")
     table_bytes = du(path, exclude=".cache")
     cache_bytes = du(path / ".cache") if (path / ".cache").exists() else 0
     out["disk_table_b_per_doc"] = table_bytes / n
@@ -607,6 +691,27 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
              "from one faiss IVF index over the fused rows (2*sqrt(n) lists, 8-bit codes, an eighth of the lists "
              "probed, x 1/selectivity under a filter; the query is `[0.7 q_clip | 0.3 q_tat]`, so the index ranks by "
              "the fused score itself), rescored exactly.\n")
+    if any("paths" in r for r in results):
+        L.append("\n## Every query-vector path vs its own floor\n")
+        L.append("Each cell: `store/floor` (`scoring/floor` on the exact path), medians over queries, the floor "
+                 "computed for the same query vectors (a missing part left out) and interleaved with the store. "
+                 "`tat-only` is text-only mode (no CLIP weights), `image` a query image's CLIP vector, `feedback` "
+                 "a Rocchio vector (both fields).\n")
+        L.append("| N | scenario | passing docs | " + " | ".join(VECTOR_SHAPES) + " | min recall@100 |")
+        L.append("|---|---|---:|" + "---:|" * (len(VECTOR_SHAPES) + 1))
+        for r in results:
+            for name, per in r.get("paths", {}).items():
+                cells = []
+                for shape in VECTOR_SHAPES:
+                    c = per.get(shape)
+                    if c is None:
+                        cells.append("-")
+                        continue
+                    sc = c.get("scoring_ratio_p50")
+                    cells.append(f"{c['ratio_p50']:.2f}" + ("" if sc is None else f" ({sc:.2f})"))
+                rec = min(c["recall100_min"] for c in per.values())
+                L.append(f"| {r['n']:,} | {name} | {next(iter(per.values()))['passing']:,} | " + " | ".join(cells)
+                         + f" | {rec:.2f} |")
     if extra.get("ann_sweep"):
         sweep = extra["ann_sweep"]
         L.append(f"\n## ANN parameters (`--ann-sweep {sweep[0]['n']}`, {sweep[0]['when']}, 1-min load "
@@ -627,11 +732,21 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
                  "cache files; `extended` = the previous version's index copied and only the new rows added "
                  "(`LanceStore._make_ann`).\n")
     L.append("\n## End to end: `GET /api/search?limit=100` (Flask test client, query encoding included)\n")
-    L.append("| N | " + " | ".join(f"{k} p50 / p95 ms" for k in SCENARIOS) + " |")
-    L.append("|---|" + "---:|" * len(SCENARIOS))
+    L.append("Each cell: p50 / p95 ms, and the median share of a request spent outside query encoding and the "
+             "store's `search` + `count` (parsing, events, response building). `text-only` = the app without "
+             "CLIP weights.\n")
+    L.append("| N | mode | " + " | ".join(f"{k} p50 / p95 ms (outside)" for k in SCENARIOS) + " |")
+    L.append("|---|---|" + "---:|" * len(SCENARIOS))
     for r in results:
-        L.append(f"| {r['n']:,} | " + " | ".join(f"{r['e2e'][k]['p50_ms']:.0f} / {r['e2e'][k]['p95_ms']:.0f}"
-                                                   for k in SCENARIOS) + " |")
+        for key, mode in (("e2e", "CLIP + TaT"), ("e2e_text_only", "text-only")):
+            if key not in r:
+                continue
+            cells = []
+            for k in SCENARIOS:
+                e = r[key].get(k)
+                cells.append("-" if e is None else f"{e['p50_ms']:.0f} / {e['p95_ms']:.0f}" + (
+                    f" ({100 * e['outside_share_p50']:.0f} %)" if "outside_share_p50" in e else ""))
+            L.append(f"| {r['n']:,} | {mode} | " + " | ".join(cells) + " |")
     L.append("\n## Memory, disk, start-up\n")
     L.append("| N | measured at | 1-min load start / end | bench process RSS MiB (PSS) | table B/doc | "
              "column + vector + ANN cache B/doc | snapshot + index load s | word index build s | cold start s | "

@@ -13,7 +13,7 @@ from datetime import datetime
 import numpy as np
 import pytest
 
-from bench.search import CADENCE_S, D_CLIP, D_TEXT, PLACES, SPAN_DAYS, WAKING, Lifelog
+from bench.search import CADENCE_S, D_CLIP, D_TEXT, PLACES, SPAN_DAYS, VECTOR_SHAPES, WAKING, Lifelog
 
 from .conftest import REPO
 
@@ -60,7 +60,7 @@ def test_bench_quick_runs_and_reports(tmp_path):
     (r,) = data["results"]
     assert r["n"] == 600 and not r["ann"]
     sc = r["scenarios"]
-    assert set(sc) == {"none", "selective", "broad", "text"}
+    assert set(sc) == {"none", "selective", "broad", "text", "ocr"}
     assert sc["none"]["passing"] == 600
     assert 0 < sc["selective"]["passing"] < 0.03 * 600
     assert sc["broad"]["passing"] in (0, 600)  # 600 images fill part of one day: one weekday
@@ -69,6 +69,16 @@ def test_bench_quick_runs_and_reports(tmp_path):
         assert s["recall100"] == 1.0
         assert s["store_p50_ms"] > 0 and s["floor_p50_ms"] > 0
     assert set(r["e2e"]) == set(sc) and all(v["p50_ms"] > 0 for v in r["e2e"].values())
+    # every query-vector path of every scenario, each against its own floor; exact there, so recall is 1
+    assert set(r["paths"]) == set(sc)
+    for per in r["paths"].values():
+        assert set(per) == set(VECTOR_SHAPES)
+        assert all(c["recall100"] == 1.0 and c["scoring_ratio_p50"] > 0 for c in per.values())
+    for key in ("e2e", "e2e_text_only"):  # the request split: encoding + store + the rest adds up to the request
+        for e in r[key].values():
+            assert 0 < e["encode_p50_ms"] < e["p50_ms"] and 0 < e["store_p50_ms"] < e["p50_ms"]
+            assert 0 <= e["outside_share_p50"] < 1
+    assert "## Every query-vector path vs its own floor" in text
     assert r["disk_table_b_per_doc"] > 4 * (D_CLIP + D_TEXT)  # the vectors are stored, float32
     # the cache holds the mapped matrix plus a copy of the scalar columns (less than the whole table)
     assert 4 * (D_CLIP + D_TEXT) < r["disk_cache_b_per_doc"] < 4 * (D_CLIP + D_TEXT) + r["disk_table_b_per_doc"]

@@ -279,8 +279,10 @@ class SearchService:
         events = group_events(hits, request.gap_minutes)
         vecs: dict[str, object] = {}
         if request.dup_threshold <= 1 and hits:
-            vecs = {d["image_id"]: d.get("clip_vec") for d in
-                    self.store.get([h.image_id for h in hits], with_vectors=True)}
+            ids = [h.image_id for h in hits]
+            fast = getattr(self.store, "vectors_of", None)  # the embedded store: vectors alone, rows in hand
+            vecs = fast(ids, "clip_vec") if fast is not None else {
+                d["image_id"]: d.get("clip_vec") for d in self.store.get(ids, with_vectors=True)}
         for e in events:
             annotate_event(e, vecs, request.dup_threshold)
         return events

@@ -14,7 +14,7 @@ import math
 from collections import Counter
 from typing import Any, Mapping
 
-from flask import Blueprint, jsonify, request, url_for
+from flask import Blueprint, jsonify, request
 
 from ..engine.context import DEFAULT_CONTEXT_MINUTES, temporal_context
 from ..engine.events import Event
@@ -27,6 +27,7 @@ from ..engine.store.base import Hit
 from ..engine.suggest import suggest
 from ..errors import FilterError, NotFound
 from .state import services
+from .urls import image_urls
 
 bp = Blueprint("api", __name__)
 
@@ -203,11 +204,7 @@ def hit_json(hit: Hit, rerank: Mapping[str, float] | None = None) -> dict[str, A
            "tat": round(hit.tat, 6), **{k: v for k, v in doc_json(hit.doc).items() if k != "image_id"}}
     if rerank and hit.image_id in rerank:
         out["rerank"] = round(rerank[hit.image_id], 6)
-    try:
-        out["thumb_url"] = url_for("pages.thumb", image_id=hit.image_id)
-        out["image_url"] = url_for("pages.image", image_id=hit.image_id)
-    except RuntimeError:  # outside a request (CLI --json)
-        pass
+    out.update(image_urls(hit.image_id))  # {} outside a request (CLI --json)
     return out
 
 
@@ -304,8 +301,7 @@ def context_json(image_id: str, args: Mapping[str, Any]) -> dict[str, Any]:
     images = []
     for d in ctx.docs:
         out = doc_json(d)
-        out.update(thumb_url=url_for("pages.thumb", image_id=d["image_id"]),
-                   image_url=url_for("pages.image", image_id=d["image_id"]))
+        out.update(image_urls(d["image_id"]))
         images.append(out)
     return {"image_id": image_id, "minutes": minutes, "index": ctx.index, "truncated": ctx.truncated,
             "images": images}

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 from typing import Any, Mapping
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, render_template, request
 
 from ..engine.filters import Weights, filters_from_params
 from ..engine.qa import QaService
 from ..errors import FilterError, ModelUnavailable
 from .state import services
+from .urls import image_urls
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,7 @@ def answer_json(answer) -> dict[str, Any]:
     """The answer as JSON with each evidence image's thumbnail and image URLs."""
     out = answer.to_dict()
     for im in out["images"]:
-        im["thumb_url"] = url_for("pages.thumb", image_id=im["image_id"])
-        im["image_url"] = url_for("pages.image", image_id=im["image_id"])
+        im.update(image_urls(im["image_id"]))
     return out
 
 

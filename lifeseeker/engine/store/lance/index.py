@@ -55,7 +55,8 @@ class KeywordIndex:
     def __init__(self, col: pa.Array, n: int, folding: bool):
         self.n, self.folding = n, folding
         owner = None
-        if pa.types.is_list(col.type):
+        self.is_list = pa.types.is_list(col.type)
+        if self.is_list:
             owner = np.asarray(pc.list_parent_indices(col), dtype=np.int32)
             col = pc.list_flatten(col)
         encoded = pc.dictionary_encode(col)
@@ -66,6 +67,25 @@ class KeywordIndex:
 
     def _norm(self, value: str) -> str:
         return fold(value) if self.folding else str(value)
+
+    @cached_property
+    def codes_of(self) -> dict[str, list[int]]:
+        """Normalised value -> the dictionary codes that normalise to it (one dictionary pass, once per index)."""
+        out: dict[str, list[int]] = {}
+        for c, v in enumerate(self.normed):
+            out.setdefault(v, []).append(c)
+        return out
+
+    def rows_in(self, values: Sequence[str]) -> np.ndarray:
+        """Sorted unique int64 rows whose value (or any element) normalises to one of ``values`` normalised: a
+        dictionary lookup, then the matching inverted lists (cost proportional to the matching rows)."""
+        codes = sorted({c for v in values for c in self.codes_of.get(self._norm(v), ())})
+        parts = [self.rows[self.starts[c]:self.starts[c + 1]] for c in codes]
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        if len(parts) == 1 and not self.is_list:  # one value of a scalar field: already sorted, each row once
+            return parts[0].astype(np.int64)
+        return np.unique(np.concatenate(parts)).astype(np.int64, copy=False)
 
     def mask_in(self, values: Sequence[str]) -> np.ndarray:
         """(n,) bool: rows whose value (or any element) normalises to one of ``values`` normalised."""

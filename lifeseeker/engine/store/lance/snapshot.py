@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _BUILD_LOCK = threading.Lock()
+HINT_SIZE = 65536  # remembered hit rows per snapshot (``Snapshot.remember``)
 
 
 class Snapshot:
@@ -52,7 +53,8 @@ class Snapshot:
         self._keywords: dict[tuple[str, bool], KeywordIndex] = {}
         self._postings: dict[str, _Postings] = {}
         self.ann: AnnIndex | None = None
-        self.masks: OrderedDict[Any, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self.masks: OrderedDict[Any, Any] = OrderedDict()  # filter list -> masks.Passing (LRU)
+        self._hint: dict[str, int] = {}  # image_id -> row of recent hits (``remember``)
 
     @property
     def id_col(self) -> pa.Array:
@@ -91,8 +93,19 @@ class Snapshot:
         """The image ids of ``rows`` (int row numbers)."""
         return self.id_col.take(pa.array(np.asarray(rows, dtype=np.int64))).to_pylist()
 
+    def remember(self, ids: Sequence[str], rows: np.ndarray) -> None:
+        """Note the rows of ids just returned as hits, so that looking them up again in this request (events,
+        feedback, "more like this") is a dict lookup, not a binary search; at most ``HINT_SIZE`` ids are kept."""
+        if len(self._hint) + len(ids) > HINT_SIZE:
+            self._hint = {}
+        self._hint.update(zip(ids, (int(r) for r in rows)))
+
     def row_of(self, image_id: str) -> int | None:
-        """The row holding ``image_id``, or None: a binary search over ``id_order`` (~20 string compares)."""
+        """The row holding ``image_id``, or None: a remembered hit's row (``remember``), else a binary search over
+        ``id_order`` (~20 string compares)."""
+        hint = self._hint.get(image_id)
+        if hint is not None:
+            return hint
         order, col = self.id_order, self.id_col
         lo, hi = 0, len(order)
         while lo < hi:

@@ -24,7 +24,7 @@ from ...schema import load_schema
 from ..base import VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unusable_vectors, report_dropped
 from .ann import AnnIndex, ann_for
 from .cache import Cache
-from .masks import mask_of, passing
+from .masks import Passing, mask_of, passing
 from .snapshot import Snapshot, load_snapshot
 from .table import LanceTable, lance_path
 from .vectors import VectorSet, top_k
@@ -139,8 +139,9 @@ class LanceStore:
     def _mask(self, snap: Snapshot, filters: Sequence[Filter]) -> np.ndarray:
         return mask_of(snap, filters)
 
-    def _rows(self, snap: Snapshot, filters: Sequence[Filter]) -> tuple[np.ndarray, np.ndarray]:
-        """(mask, sorted row numbers) of the rows passing ``filters``, cached per snapshot (LRU)."""
+    def _rows(self, snap: Snapshot, filters: Sequence[Filter]) -> Passing:
+        """The rows passing ``filters`` (``Passing``: sorted ``rows``, ``mask`` on demand; unpacks as (mask, rows)),
+        cached per snapshot (LRU)."""
         return passing(snap, filters, self._lock)
 
     def existing(self, ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
@@ -164,9 +165,26 @@ class LanceStore:
                     doc[name] = vec if vec is not None and vec.any() else None
         return docs
 
+    def vectors_of(self, ids: Sequence[str], name: str) -> dict[str, np.ndarray | None]:
+        """``image_id -> (d,) float32 unit vector`` of field ``name`` (None when missing), unknown ids left out:
+        the vectors alone, no document fetch (the events step's near-duplicate test). Rows of recent hits are
+        remembered by ``search``, so this costs O(len(ids)).
+
+        Raises:
+            StoreError: ``name`` is not a vector field.
+        """
+        if name not in VECTOR_FIELDS:
+            raise StoreError(f"{name!r} is not a vector field; use one of {list(VECTOR_FIELDS)}")
+        snap = self.snapshot()
+        found = [(i, r) for i in ids if (r := snap.row_of(i)) is not None]
+        if not found or snap.vectors[name].shape[1] == 0:
+            return {i: None for i, _ in found}
+        block = np.array(snap.vectors_set.matrix[[r for _, r in found], snap.vectors_set.slices[name]])
+        return {i: (v if v.any() else None) for (i, _), v in zip(found, block)}
+
     def count(self, filters: Sequence[Filter] = ()) -> int:
         snap = self.snapshot()
-        return len(self._rows(snap, filters)[1]) if filters else snap.n
+        return len(self._rows(snap, filters).rows) if filters else snap.n
 
     def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50, *,
                soft: Sequence[SoftConstraint] = ()) -> list[Hit]:
@@ -181,14 +199,16 @@ class LanceStore:
             return []
         vectors = snap.vectors_set
         fq = vectors.prepare(query)
-        mask, rows = self._rows(snap, filters) if filters else (None, None)
+        found = self._rows(snap, filters) if filters else None
+        rows = None if found is None else found.rows
         m = snap.n if rows is None else len(rows)
         if m == 0:
             return []
         scored = rows
         if self.ann_min_docs and m >= self.ann_min_docs and fq.parts:
             ann = self._ann(snap)
-            cand = ann.candidates(fq, max(self.ann_candidates, limit), self.ann_nprobe, mask)
+            cand = ann.candidates(fq, max(self.ann_candidates, limit), self.ann_nprobe,
+                                  None if found is None else found.mask)
             if len(cand) >= min(limit, m):
                 scored = cand
         score = vectors.scores(fq, scored)
@@ -200,6 +220,7 @@ class LanceStore:
         iat = vectors.cosines(fq, "clip_vec", picked)
         tat = vectors.cosines(fq, "capmeta_vec", picked)
         docs = snap.table.take(pa.array(picked)).to_pylist()
+        snap.remember([d["image_id"] for d in docs], picked)
         return [Hit(d["image_id"], float(score[p]), float(iat[j]), float(tat[j]), d)
                 for j, (d, p) in enumerate(zip(docs, pos))]
 
@@ -229,7 +250,7 @@ class LanceStore:
     def facets(self, fields: Sequence[str], filters: Sequence[Filter] = (), size: int = 20
                ) -> dict[str, list[tuple[str, int]]]:
         snap = self.snapshot()
-        mask = self._rows(snap, filters)[0] if filters else np.ones(snap.n, dtype=bool)
+        mask = self._rows(snap, filters).mask if filters else np.ones(snap.n, dtype=bool)
         out: dict[str, list[tuple[str, int]]] = {}
         for name in fields:
             if name not in self.schema.facets:
