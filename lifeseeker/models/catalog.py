@@ -224,11 +224,9 @@ def expected_model_names(settings, caption_model: str | None = None, caption: bo
         caption_model, caption: as ``load_models`` takes them (``--caption-model``, ``--no-caption``).
         ocr: None -> ``settings.ocr``.
     """
-    from .caption import DEFAULT_CAPTION_MODEL
-
     m, p = settings.clip_model, settings.clip_pretrained
     clip = m if m.startswith(("local-dir:", "hf-hub:")) else f"{m}/{p}"
     use_caption = bool(getattr(settings, "caption", True)) if caption is None else caption
-    cap = (caption_model or getattr(settings, "caption_model", None) or DEFAULT_CAPTION_MODEL) if use_caption else None
+    cap = (caption_model or settings.caption_model) if use_caption else None  # Settings' default: FuseCap
     use_ocr = settings.ocr if ocr is None else ocr
     return {"clip": clip, "text": settings.text_model, "ocr": ocr_name() if use_ocr else None, "caption": cap}

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ModelUnavailable
-from .catalog import hub_cached  # noqa: F401 - re-exported (caption.py and vqa.py use clip.hub_cached)
+from .catalog import hub_cached  # noqa: F401 - also importable from here (older callers)
 
 log = logging.getLogger(__name__)
 
