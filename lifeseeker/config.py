@@ -21,6 +21,7 @@
 | ann_min_docs | ``LIFESEEKER_ANN_MIN_DOCS`` (embedded store: from this many documents passing the filters, ANN candidates + exact rescoring instead of exact scoring of every row; ``0`` = never) | 250000 |
 | ann_candidates | ``LIFESEEKER_ANN_CANDIDATES`` (ANN candidates rescored exactly) | 1000 |
 | ann_nprobe | ``LIFESEEKER_ANN_NPROBE`` (inverted lists probed, scaled up by 1/selectivity under filters; ``0`` = an eighth of the lists) | 0 |
+| server | ``LIFESEEKER_SERVER`` (``http://host:port`` of a running ``lifeseeker serve``/gunicorn): ``search`` and ``ask`` send the query there, so a session of queries pays the model load once | none: the command loads the models itself |
 | auth_user, auth_password | ``LIFESEEKER_AUTH_USER`` / ``LIFESEEKER_AUTH_PASSWORD``: HTTP basic auth for the whole web app | off |
 | development | ``LIFESEEKER_DEVELOPMENT`` (``1``): allows Flask debug mode (never on a shared network) | off |
 
@@ -88,6 +89,7 @@ class Settings:
     rerank_blend: float = 0.5  # engine/rerank.py: lam, the matcher's share of the blended score
     tiles_url: str | None = None  # map tiles, e.g. https://tile.example.org/{z}/{x}/{y}.png; none: blank map
     tiles_attribution: str = ""
+    server: str | None = None  # cli/remote.py: search and ask through a running server
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":
@@ -142,7 +144,7 @@ class Settings:
                     raise ValueError(f"LIFESEEKER_{name}: expected a number, got {get(name)!r}") from None
         for key, name in (("rerank", "RERANK"), ("rerank_model", "RERANK_MODEL"),
                           ("rerank_cross_model", "RERANK_CROSS_MODEL"), ("tiles_url", "TILES_URL"),
-                          ("tiles_attribution", "TILES_ATTRIBUTION")):
+                          ("tiles_attribution", "TILES_ATTRIBUTION"), ("server", "SERVER")):
             if get(name):
                 kw[key] = get(name)
         for key, name, conv in (("rerank_n", "RERANK_N", int), ("rerank_blend", "RERANK_BLEND", float)):

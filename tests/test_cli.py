@@ -74,7 +74,10 @@ def test_info_prints_store_count_and_models(cli_store):
     body = json.loads(r.output)
     assert body["store"]["documents"] == 15 and body["store"]["backend"] == "lancedb"
     assert body["store"]["dims"] == {"clip_vec": 32, "capmeta_vec": 384}
-    assert "bundled" in body["models"]["text"]
+    models = body["models"]
+    assert set(models) == {"clip", "text", "ocr", "caption", "vqa", "rerank"}
+    assert models["text"]["state"] == "bundled" and models["clip"]["state"] == "directory"
+    assert all(m["how"] and m["state"] for m in models.values())
 
 
 def test_named_clip_that_cannot_load_stops_with_its_name(tmp_path):

@@ -54,7 +54,45 @@ def cli(ctx, store, clip_model, clip_pretrained, text_model, device, verbose):
 # Every command and command group, in the order of the modules above (``--help`` lists them by name).
 commands: list[click.Command] = [c for module in (_ingest, _search, _serve, _info, _query, _qa, _eval, _dres,
                                                   _elastic) for c in module.commands]
+
+# The group's options are also accepted after the command, where users type them (``lifeseeker ingest folder X
+# --store URL``): each command gets hidden copies whose callbacks apply the value over the group's settings (click
+# invokes the group's callback before it parses the command's arguments, so these come last and win).
+_SETTING_OPTIONS = {"--store": "store", "--clip-model": "clip_model", "--clip-pretrained": "clip_pretrained",
+                    "--text-model": "text_model", "--device": "device"}
+
+
+def _late_setting(ctx: click.Context, param: click.Parameter, value):
+    if value is None:
+        return
+    obj = ctx.ensure_object(dict)
+    try:
+        obj["settings"] = (obj.get("settings") or Settings.from_env()).with_overrides(**{param.name: value})
+    except (LifeseekerError, ValueError) as exc:
+        fail(exc)
+
+
+def _late_verbose(ctx: click.Context, param: click.Parameter, value: int):
+    if value:
+        logging.getLogger().setLevel(logging.WARNING - 10 * min(value, 2))
+
+
+def _add_global_options(command: click.Command) -> None:
+    """Give ``command`` (and, for a group, each of its commands) hidden copies of the group's options."""
+    have = {o for p in command.params for o in getattr(p, "opts", ())}
+    for flag, name in _SETTING_OPTIONS.items():
+        if flag not in have:
+            command.params.append(click.Option([flag, name], default=None, hidden=True, expose_value=False,
+                                               callback=_late_setting))
+    if "-v" not in have and "--verbose" not in have:
+        command.params.append(click.Option(["-v", "--verbose", "verbose"], count=True, hidden=True,
+                                           expose_value=False, callback=_late_verbose))
+    for sub in getattr(command, "commands", {}).values():
+        _add_global_options(sub)
+
+
 for _command in commands:
+    _add_global_options(_command)
     cli.add_command(_command)
 
 

@@ -42,7 +42,9 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
             no_caption, no_ocr, no_progress, scan_errors=None):
     """Shared body of the ingest commands: open store and models, run the pipeline, print the summary."""
     from ..ingest.enrich.geo import Gazetteer
-    from ..ingest.pipeline import Ingestor, parse_shard
+    from ..ingest.pipeline import Ingestor, parse_shard, pending, shard_of
+    from ..ingest.report import IngestReport
+    from ..models.catalog import expected_model_names
 
     settings = get_settings(ctx).with_overrides(ocr=False if no_ocr else None)
     try:
@@ -51,9 +53,21 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
         raise click.BadParameter(str(exc), param_hint="--shard") from None
     try:
         store = open_store_for(settings)
+        records = records_fn()
+        if records and not pending(store, records, expected_model_names(
+                settings, caption_model, False if no_caption else None), shard_spec):
+            # every image is stored with the models this run would use: nothing to compute, no model to load
+            report = IngestReport(seen=len(records))
+            report.skipped = len(records) if shard_spec is None else sum(
+                1 for r in records if shard_of(r.image_id, shard_spec[1]) == shard_spec[0])
+            report.out_of_shard = report.seen - report.skipped
+            report.failed[:0] = scan_errors or []
+            store.set_collection(collection, str(root.resolve()))
+            click.echo(report.summary())
+            click.echo(f"store: {store.url} ({store.count()} documents)")
+            return report
         models = load_models_for(settings, for_ingest=True, caption_model=caption_model,
                                  caption=False if no_caption else None)
-        records = records_fn()
         store.ensure_schema(models.dims())
         store.set_collection(collection, str(root.resolve()))
         ingestor = Ingestor(store, models, Gazetteer(), batch_size=batch_size, workers=workers,

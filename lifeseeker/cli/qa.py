@@ -10,6 +10,7 @@ import click
 
 from ..errors import LifeseekerError, ModelUnavailable
 from .options import check_search_args, filter_options, get_settings, search_service_for
+from .remote import get_json, print_answer, query_params
 
 
 def build_qa(settings, echo=None):
@@ -37,8 +38,10 @@ def build_qa(settings, echo=None):
 @click.option("--vqa-model", default=None, help="BLIP VQA model: Hugging Face id or directory (default "
               "$LIFESEEKER_VQA_MODEL or Salesforce/blip-vqa-base); 'none' turns VQA off.")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer and its evidence as JSON.")
+@click.option("--server", default=None, metavar="URL", help="Ask a running `lifeseeker serve` (default "
+              "$LIFESEEKER_SERVER; none: answer in this process, loading the models).")
 @click.pass_context
-def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
+def ask_cmd(ctx, question, weights, vqa_model, as_json, server, **params):
     """Answer QUESTION from the lifelog: when, where, how many times, how long (metadata), or what was seen
     (VQA over the top images). Prints the answer, its confidence and type, and the evidence."""
     from dataclasses import replace
@@ -47,27 +50,21 @@ def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
     if vqa_model is not None:
         settings = replace(settings, vqa_model=vqa_model)
     filters, w = check_search_args(question, params, weights, settings.weights)  # before any model loads
-    try:
-        answer = build_qa(settings).answer(question, filters, w)
-    except LifeseekerError as exc:
-        raise click.ClickException(str(exc)) from exc
+    server = server or settings.server
+    if server:
+        if vqa_model is not None:
+            raise click.UsageError("--vqa-model cannot be used with --server: the server answers with its own "
+                                   "VQA model (set LIFESEEKER_VQA_MODEL where it runs)")
+        answer = get_json(server, "/api/answer", query_params(question, params, weights=weights), settings)
+    else:
+        try:
+            answer = build_qa(settings).answer(question, filters, w).to_dict()
+        except LifeseekerError as exc:
+            raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(answer.to_dict(), indent=1, ensure_ascii=False))
+        click.echo(json.dumps(answer, indent=1, ensure_ascii=False))
         return
-    for n in answer.notices:
-        click.echo(f"note: {n}", err=True)
-    kind = f"{answer.answer_type or 'not a question'}" + (f"/{answer.kind}" if answer.kind else "")
-    click.echo(f"answer: {answer.answer if answer.answer is not None else '(none)'}")
-    click.echo(f"type: {kind}  confidence: {answer.confidence:.2f}  ({answer.took_ms:.0f} ms)")
-    if answer.explanation:
-        click.echo(f"how: {answer.explanation}")
-    for e in answer.events:
-        when = f"{e.start:%Y-%m-%d %H:%M}" + (f"-{e.end:%H:%M}" if e.end and e.end != e.start else "") \
-            if e.start else "-"
-        click.echo(f"  event {when}  {e.place or '-'}  score {e.score:+.4f}  -> {e.answer or '-'}")
-        for im in answer.images:
-            if im.event_id == e.event_id:
-                click.echo(f"      {im.image_id}  {im.score:+.4f}  -> {im.answer or '-'}")
+    print_answer(answer)
 
 
 @click.command("fetch-vqa")

@@ -78,6 +78,34 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
+def expected_names(model_names: dict[str, str | None], record: ImageRecord) -> dict[str, str | None]:
+    """The ``models`` a document of ``record`` gets from a run with ``model_names`` (``Models.names()``); None =
+    role off (keeps what is stored); OCR text that came with the record counts as ``PROVIDED``."""
+    names = {r: model_names.get(r) for r in ROLES}
+    if record.ocr_text is not None:
+        names["ocr"] = PROVIDED
+    return names
+
+
+def _redo(expected: dict[str, str | None], stored: dict[str, Any]) -> frozenset[str]:
+    return frozenset(r for r, name in expected.items() if name is not None and stored.get(r) != name)
+
+
+def pending(store: Store, records: Sequence[ImageRecord], model_names: dict[str, str | None],
+            shard: tuple[int, int] | None = None) -> int:
+    """How many of ``records`` (those of ``shard``) a run with ``model_names`` would compute: new ones and those
+    stored with another model for some role (``Ingestor.plan``'s rule). Needs no model loaded, so a re-run over an
+    indexed folder can stop before loading any (``lifeseeker ingest``). Names a run would not get (weights
+    absent: role off) only make the count larger, never smaller, so 0 means "nothing to do" for any run."""
+    n = 0
+    todo = [r for r in records if shard is None or shard_of(r.image_id, shard[1]) == shard[0]]
+    for chunk in _batches(todo, PLAN_CHUNK):
+        have = store.existing([r.image_id for r in chunk])
+        n += sum(1 for rec in chunk if rec.image_id not in have
+                 or _redo(expected_names(model_names, rec), have[rec.image_id] or {}))
+    return n
+
+
 @dataclass
 class _Plan:
     """What to do for one record: ``old`` is the stored document when only some fields are recomputed."""
@@ -158,10 +186,7 @@ class Ingestor:
 
     def expected_names(self, record: ImageRecord) -> dict[str, str | None]:
         """The ``models`` a document of ``record`` gets from this run; None = role off (keeps what is stored)."""
-        names = {r: self.model_names.get(r) for r in ROLES}
-        if record.ocr_text is not None:
-            names["ocr"] = PROVIDED
-        return names
+        return expected_names(self.model_names, record)
 
     def plan(self, records: Sequence[ImageRecord], report: IngestReport) -> list[_Plan]:
         """Which records to (re)compute, and which fields; counts ``skipped``. Reads the store, writes nothing."""
@@ -173,9 +198,7 @@ class Ingestor:
                 if rec.image_id not in have:
                     plans.append(_Plan(rec))
                     continue
-                stored = have[rec.image_id] or {}
-                redo = frozenset(r for r, name in self.expected_names(rec).items()
-                                 if name is not None and stored.get(r) != name)
+                redo = _redo(self.expected_names(rec), have[rec.image_id] or {})
                 if redo:
                     stale[rec.image_id] = (rec, redo)
                 else:

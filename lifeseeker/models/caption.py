@@ -79,7 +79,7 @@ def _strip_prompt(text: str, prompt: str) -> str:
 
 def _cached(repo: str) -> bool:
     """Whether ``repo``'s config is in the Hugging Face cache (no network)."""
-    from .clip import hub_cached
+    from .catalog import hub_cached
 
     return hub_cached(repo)
 

@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ModelUnavailable
+from .catalog import hub_cached  # noqa: F401 - also importable from here (older callers)
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +40,20 @@ def pick_device(device: str = "auto") -> str:
 
 def clip_dims(model_name: str) -> int:
     """Embedding width of an open_clip architecture from its config alone (no weights needed), so a store can be
-    created with the right ``clip_vec`` width even in text-only mode. Raises ModelUnavailable for unknown names."""
-    import open_clip
+    created with the right ``clip_vec`` width even in text-only mode. Reads open_clip's config file without
+    importing open_clip (models/catalog.py) when it can. Raises ModelUnavailable for unknown names."""
+    from .catalog import clip_config
 
     if model_name.startswith("local-dir:"):
         import json
 
         cfg = json.loads((Path(model_name[len("local-dir:"):]) / "open_clip_config.json").read_text())
         return int(cfg["model_cfg"]["embed_dim"])
-    cfg = open_clip.get_model_config(model_name)
+    cfg = clip_config(model_name)
+    if cfg is None:
+        import open_clip
+
+        cfg = open_clip.get_model_config(model_name)
     if cfg is None:
         raise ModelUnavailable(f"CLIP model {model_name!r} is not an open_clip architecture "
                                f"(see open_clip.list_models()), nor local-dir:/path")
@@ -120,24 +126,12 @@ def hub_reachable(timeout_s: float = HUB_PROBE_TIMEOUT_S) -> bool:
         return False
 
 
-def hub_cached(repo: str, filenames: tuple[str, ...] = ("config.json",)) -> bool:
-    """Whether any of ``filenames`` of Hugging Face ``repo`` is in the local cache (no network; an id the hub
-    client rejects is simply not cached)."""
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        return any(isinstance(try_to_load_from_cache(repo, f), str) for f in filenames)
-    except Exception:  # noqa: BLE001
-        return False
-
-
 def weights_cached(model_name: str, pretrained: str) -> bool:
-    """Whether the weights of an open_clip pretrained tag are already in the Hugging Face cache."""
-    import open_clip
+    """Whether the weights of an open_clip pretrained tag are already in the Hugging Face cache (no network)."""
+    from .catalog import CLIP_WEIGHT_FILES, clip_hub_repo
 
-    cfg = open_clip.get_pretrained_cfg(model_name, pretrained) or {}
-    repo = (cfg.get("hf_hub") or "").strip("/")
-    return bool(repo) and hub_cached(repo, ("open_clip_model.safetensors", "open_clip_pytorch_model.bin"))
+    repo = clip_hub_repo(model_name, pretrained)
+    return bool(repo) and hub_cached(repo, CLIP_WEIGHT_FILES)
 
 
 def load_clip(model_name: str, pretrained: str, device: str = "auto", cache_dir: str | None = None,

@@ -140,7 +140,7 @@ def load_itm(name: str = DEFAULT_ITM_MODEL, device: str = "cpu") -> ItmReranker:
     except Exception as exc:  # noqa: BLE001 - missing files, bad config, hub errors alike
         raise ModelUnavailable(
             f"rerank model (BLIP ITM) {name!r} is not available ({type(exc).__name__}: {_brief(exc)}). Provide "
-            f"it by `huggingface-cli download {DEFAULT_ITM_MODEL}` with internet access (cached), or "
+            f"it by `hf download {name if src == name else DEFAULT_ITM_MODEL}` with internet access (cached), or "
             f"LIFESEEKER_RERANK_MODEL=/path/to/blip-itm-folder; LIFESEEKER_RERANK=off hides this notice") from exc
     return ItmReranker(name, model, processor, device)
 
@@ -159,7 +159,7 @@ def load_cross_encoder(name: str = DEFAULT_CROSS_MODEL, device: str = "cpu") -> 
     except Exception as exc:  # noqa: BLE001
         raise ModelUnavailable(
             f"rerank model (cross-encoder) {name!r} is not available ({type(exc).__name__}: {_brief(exc)}). "
-            f"Provide it by `huggingface-cli download {DEFAULT_CROSS_MODEL}` with internet access (cached), or "
+            f"Provide it by `hf download {name if src == name else DEFAULT_CROSS_MODEL}` with internet access (cached), or "
             f"LIFESEEKER_RERANK_CROSS_MODEL=/path/to/cross-encoder-folder") from exc
     return CrossEncoderReranker(name, model)
 

@@ -84,7 +84,7 @@ def vqa_disabled(name: str | None) -> bool:
 
 def _cached(repo: str) -> bool:
     """Whether ``repo``'s config is in the Hugging Face cache (no network)."""
-    from .clip import hub_cached
+    from .catalog import hub_cached
 
     return hub_cached(repo)
 

