@@ -15,20 +15,24 @@ import click
 from ..errors import FilterError
 
 # The scored fields of an ``expect`` label (tests/fixtures/lsc-topics/README.md) and the type each belongs to.
-SCORED_FIELDS = ("date_from", "date_to", "months", "weekdays", "hours", "country", "city", "semantic", "is_question")
+# ``exclude`` (negated places) and ``venue`` (the lifelog's own places, matched against the store's vocabulary) are
+# absent from the older labels, which therefore score the same as before (absent on both sides counts as equal).
+SCORED_FIELDS = ("date_from", "date_to", "months", "weekdays", "hours", "country", "city", "semantic", "venue",
+                 "exclude", "is_question")
 TYPES = {"date": ("date_from", "date_to"), "months": ("months",), "weekdays": ("weekdays",), "hours": ("hours",),
-         "country": ("country",), "city": ("city",), "semantic": ("semantic",), "is_question": ("is_question",)}
+         "country": ("country",), "city": ("city",), "semantic": ("semantic",), "venue": ("venue",),
+         "exclude": ("exclude",), "is_question": ("is_question",)}
 # Label ``type`` (questions.jsonl) -> our answer_type.
 ANSWER_TYPE_OF_LABEL = {"time": "time", "location": "location", "counting": "counting", "frequency": "counting",
                         "duration": "duration", "object": "visual", "color": "visual", "colour": "visual",
-                        "ocr": "visual"}
+                        "ocr": "visual", "none": None}  # "none": not a question (a title with "?")
 
 
 def _norm(name: str, value: Any) -> Any:
     """Comparable form of one field: lists of names/days/months compare as sets, hours as a pair."""
     if value is None:
         return None
-    if name in ("months", "weekdays", "country", "city", "semantic"):
+    if name in ("months", "weekdays", "country", "city", "semantic", "venue", "exclude"):
         from ..engine.text import fold
 
         return frozenset(fold(str(v)) if isinstance(v, str) else v for v in value) or None
@@ -64,8 +68,14 @@ def _units(name: str, fields: Iterable[str], rec: dict[str, Any]) -> set:
     return out
 
 
-def evaluate(records: list[dict[str, Any]], today: date | None = None) -> dict[str, Any]:
+def evaluate(records: list[dict[str, Any]], today: date | None = None, vocabulary=None) -> dict[str, Any]:
     """Score the parser against labelled queries (``text`` + ``expect`` per record).
+
+    Args:
+        records: labelled queries; a record's ``today`` (ISO date) is the reference date of its relative phrases
+            ("last October"), else ``today``.
+        today: default reference date (None: the real today).
+        vocabulary: the lifelog's own place names (``query.vocab.Vocabulary``) the parser may match, or None.
 
     Returns:
         ``{"n", "exact", "exact_rate", "types": {type: {"tp", "fp", "fn", "precision", "recall"}},
@@ -79,7 +89,8 @@ def evaluate(records: list[dict[str, Any]], today: date | None = None) -> dict[s
     for rec in records:
         expect = rec.get("expect") or {}
         try:
-            parsed = parse_query(rec.get("text", ""), today=today)
+            ref = date.fromisoformat(rec["today"]) if rec.get("today") else today
+            parsed = parse_query(rec.get("text", ""), today=ref, vocabulary=vocabulary)
             got = parsed.constraints()
         except FilterError as exc:
             parsed, got = None, {"error": str(exc)}
@@ -97,6 +108,9 @@ def evaluate(records: list[dict[str, Any]], today: date | None = None) -> dict[s
             counts[t]["fn"] += len(want - have)
         label = str(rec.get("type") or "").lower()
         if label in ANSWER_TYPE_OF_LABEL and parsed is not None:
+            if parsed.answer_type != ANSWER_TYPE_OF_LABEL[label]:
+                failures.append({"id": rec.get("id"), "text": rec.get("text"), "fields": {"answer_type": {
+                    "expect": ANSWER_TYPE_OF_LABEL[label], "got": parsed.answer_type}}})
             at_n += 1
             at_ok += parsed.answer_type == ANSWER_TYPE_OF_LABEL[label]
     types = {}

@@ -148,13 +148,23 @@ def parse_parts(ctx: Scan) -> list[tuple[int, int]]:
             if re.search(lang.NEGATION_BEFORE, left, re.I):
                 ctx.take(*m.span(), remove=False)
                 continue
-            if kind == "meal" and re.search(lang.MEAL_SKIP_BEFORE, left, re.I):
-                ctx.take(*m.span(), remove=False)
-                continue
+            if kind == "meal":
+                after = t[m.end():m.end() + 40]
+                why = ("a meal word used as the noun of an object" if re.match(
+                    rf"\s*-?\s*{lang.MEAL_OBJECT_NOUNS}\b", after, re.I) else
+                    "a meal that is the destination or already over" if re.search(lang.MEAL_SKIP_BEFORE, left, re.I)
+                    else "a meal at a later moment" if (re.match(lang.MEAL_SKIP_AFTER, after, re.I) and not re.match(
+                        r"\s*(?:where|when|what|which|who|how)\b", t[s0:], re.I))  # "Where did I have dinner after"
+                    or re.search(lang.MEAL_LATER_BEFORE, left, re.I) else "")
+                if why:
+                    ctx.decide(*m.span(), None, f"no time: {why}")
+                    ctx.take(*m.span(), remove=False)
+                    continue
             if re.search(lang.LATER_SENTENCE_OPENERS, t[s0:m.start()], re.I):
                 ctx.take(*m.span(), remove=False)
                 continue
             found.append((a, b))
+            ctx.decide(*m.span(), f"hours {a}-{b}", f"a {'part of day' if kind == 'part' else 'meal time'}")
             ctx.take(*m.span(), remove=(kind == "part"))
     # A range containing another is the vaguer statement of the same moment: keep the narrower.
     uniq = sorted(set(found))

@@ -22,6 +22,7 @@ from datetime import date, timedelta
 from functools import lru_cache
 
 from ..timeparts import WEEKDAYS
+from .relative import apply_bounds, bound_side, narrow_day, parse_relative, reference_date
 from .scan import Scan
 
 __all__ = ["Dates", "parse_dates", "resolve_dates", "parse_weekdays", "YEAR", "DAY"]
@@ -91,6 +92,8 @@ class Dates:
     spans: list[tuple[date, date]] = field(default_factory=list)  # with a year
     yearless: list[tuple[int, int, int]] = field(default_factory=list)  # (month, first day, last day; -1 = end)
     yearless_months: list[tuple[int, ...]] = field(default_factory=list)  # seasons / movable days without a year
+    yearless_ranges: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)  # feast seasons
+    bounds: list[tuple[str, tuple[date, date]]] = field(default_factory=list)  # one-sided: relative.bound_side
     years: list[int] = field(default_factory=list)  # standalone years
     weekdays: set[str] = field(default_factory=set)  # from "the last weekend of May 2018"
 
@@ -136,12 +139,29 @@ def parse_dates(ctx: Scan) -> Dates:
     lang, t, p = ctx.lang, ctx.t, _patterns(ctx.lang)
     out = Dates()
 
+    def span(m: re.Match, s: tuple[date, date]) -> None:
+        side = bound_side(ctx, m.start())
+        if side:
+            out.bounds.append((side, s))
+            ctx.decide(*m.span(), f"{side.split('_')[0]} bound {s[0]}..{s[1]}", "a date after a range word")
+        else:
+            out.spans.append(s)
+            ctx.decide(*m.span(), f"date {s[0]}..{s[1]}", "a date expression")
+
+    reference_date(ctx, [(re.compile(rf"({DAY})(?:\s+of)?\s+({'|'.join(lang.MONTHS)})(?:,)?\s+({YEAR})\b", re.I),
+                          lambda d: date(int(d.group(3)), _month_no(lang, d.group(2)), _day_no(d.group(1)))),
+                         (re.compile(rf"({'|'.join(lang.MONTHS)})\s+({DAY}),?\s+({YEAR})\b", re.I),
+                          lambda d: date(int(d.group(3)), _month_no(lang, d.group(1)), _day_no(d.group(2)))),
+                         (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})\b"),
+                          lambda d: date(int(d.group(1)), int(d.group(2)), int(d.group(3))))])
+    out.yearless_ranges.extend(parse_relative(ctx, out.spans, out.yearless_months))
+
     def add_day(m: re.Match, y: int, mo: int, d: int) -> None:
         if not 1 <= mo <= 12:
             return
         got = _safe_date(ctx, y, mo, d, m.group(0))
         if got:
-            out.spans.append((got, got))
+            span(m, (got, got))
         ctx.take(*m.span())
 
     for m in p["iso"].finditer(t):
@@ -172,7 +192,7 @@ def parse_dates(ctx: Scan) -> Dates:
         day, months = _holiday(lang, spec, int(year) if year else None)
         if day:
             day += timedelta(days=offset)
-            out.spans.append((day, day))
+            span(m, (day, day))
         elif year:
             ctx.warnings.append(f"no date found for {phrase!r} in {year}")
         elif spec[0] == "fixed":
@@ -194,7 +214,7 @@ def parse_dates(ctx: Scan) -> Dates:
             if y:
                 last = _last_day(y, mo)
                 d0 = last if sel == -1 else min(sel, last)
-                out.spans.append((date(y, mo, d0), date(y, mo, d0)))
+                span(m, (date(y, mo, d0), date(y, mo, d0)))
             else:
                 out.yearless.append((mo, sel, sel))
         elif unit == "week":
@@ -203,7 +223,7 @@ def parse_dates(ctx: Scan) -> Dates:
                 last = _last_day(y, mo)
                 a, b = (last - 6, last) if n == -1 else (rng[0], min(rng[1], last))
                 if a <= last:
-                    out.spans.append((date(y, mo, a), date(y, mo, b)))
+                    span(m, (date(y, mo, a), date(y, mo, b)))
             else:
                 out.yearless.append((mo, max(rng[0], 1) if n != -1 else 22, rng[1] if n != -1 else -1))
         else:  # weekend
@@ -212,7 +232,7 @@ def parse_dates(ctx: Scan) -> Dates:
                 sats = [d for d in range(1, _last_day(y, mo) + 1) if date(y, mo, d).weekday() == 5]
                 sat = sats[-1] if n == -1 else sats[min(n, len(sats)) - 1]
                 end = min(sat + 1, _last_day(y, mo))
-                out.spans.append((date(y, mo, sat), date(y, mo, end)))
+                span(m, (date(y, mo, sat), date(y, mo, end)))
             else:
                 out.yearless.append((mo, 1, -1))
         ctx.take(*m.span())
@@ -222,7 +242,7 @@ def parse_dates(ctx: Scan) -> Dates:
             n, y = lang.ORDINALS[m.group(1).lower()], int(m.group(2))
             mo = 12 if n == -1 else n
             if 1 <= mo <= 12:
-                out.spans.append(_month_range(y, mo))
+                span(m, _month_range(y, mo))
             ctx.take(*m.span())
 
     for m in p["month_part"].finditer(t):
@@ -233,7 +253,7 @@ def parse_dates(ctx: Scan) -> Dates:
         if m.group(3):
             y = int(m.group(3))
             last = _last_day(y, mo)
-            out.spans.append((date(y, mo, a), date(y, mo, last if b == -1 else b)))
+            span(m, (date(y, mo, a), date(y, mo, last if b == -1 else b)))
         else:
             out.yearless.append((mo, a, b))
         ctx.take(*m.span())
@@ -247,7 +267,7 @@ def parse_dates(ctx: Scan) -> Dates:
             y = m.group(3)
             if y:
                 got = _safe_date(ctx, int(y), mo, d, m.group(0))
-                out.spans.append((got, got) if got else _month_range(int(y), mo))
+                span(m, (got, got) if got else _month_range(int(y), mo))
             else:
                 if d > calendar.monthrange(2000, mo)[1]:
                     ctx.warnings.append(f"ignored an impossible date: {m.group(0).strip()}")
@@ -258,21 +278,31 @@ def parse_dates(ctx: Scan) -> Dates:
 
     for m in p["month_year"].finditer(t):
         if ctx.free(*m.span()):
-            out.spans.append(_month_range(int(m.group(2)), _month_no(lang, m.group(1))))
+            span(m, _month_range(int(m.group(2)), _month_no(lang, m.group(1))))
             ctx.take(*m.span())
 
     for m in p["season_year"].finditer(t):
         if ctx.free(*m.span()) and not re.search(lang.SEASON_SKIP_BEFORE, t[:m.start()], re.I):
             months, y = lang.SEASONS[m.group(1).lower()], int(m.group(2))
             if months[0] > months[-1]:  # winter of Y: December Y .. February Y+1
-                out.spans.append((date(y, months[0], 1), _month_range(y + 1, months[-1])[1]))
+                span(m, (date(y, months[0], 1), _month_range(y + 1, months[-1])[1]))
             else:
-                out.spans.append((date(y, months[0], 1), _month_range(y, months[-1])[1]))
+                span(m, (date(y, months[0], 1), _month_range(y, months[-1])[1]))
             ctx.take(*m.span())
 
     for m in p["year"].finditer(t):
         if ctx.free(*m.span()):
             after = t[m.end():m.end() + 12].lower()
+            if re.search(lang.YEAR_SKIP_BEFORE, t[max(0, m.start() - 12):m.start()], re.I):
+                ctx.decide(*m.span(), None, "a number after a label word (room, platform ...), not a year")
+                continue
+            side = bound_side(ctx, m.start())
+            if side:
+                y = int(m.group(1))
+                out.bounds.append((side, (date(y, 1, 1), date(y, 12, 31))))
+                ctx.decide(*m.span(), f"{side.split('_')[0]} bound year {y}", "a year after a range word")
+                ctx.take(*m.span())
+                continue
             if re.match(r"\s*(?:people|persons|km|kms|m\b|metres|meters|euro|eur|dollars|\$|kg|steps|calories|"
                         r"minutes|hours|seconds|images|photos|pictures)", after):
                 continue
@@ -322,6 +352,7 @@ def parse_dates(ctx: Scan) -> Dates:
                                                                  timedelta(0))
             out.spans.append((monday, monday + timedelta(days=6)))
         ctx.take(*m.span())
+    narrow_day(ctx, out.spans)
     return out
 
 
@@ -334,6 +365,11 @@ def resolve_dates(d: Dates) -> tuple[date | None, date | None, tuple[int, ...]]:
     """
     spans = list(d.spans)
     years = sorted(set(d.years))
+    if years and d.yearless_ranges:
+        for y in years:
+            for (m1, d1), (m2, d2) in d.yearless_ranges:
+                spans.append((date(y, m1, d1), date(y + (m2 < m1), m2, d2)))
+        return min(s for s, _ in spans), max(e for _, e in spans), ()
     if years and (d.yearless or d.yearless_months):
         for y in years:
             for mo, a, b in d.yearless:
@@ -354,6 +390,10 @@ def resolve_dates(d: Dates) -> tuple[date | None, date | None, tuple[int, ...]]:
     if not spans:
         ms = {mo for mo, _, _ in d.yearless} | {m for ms_ in d.yearless_months for m in ms_}
         months = tuple(sorted(ms))
+    if d.bounds:
+        lo, hi = (min(s for s, _ in spans), max(e for _, e in spans)) if spans else (None, None)
+        lo, hi = apply_bounds(lo, hi, d.bounds)
+        return lo, hi, months if lo is None and hi is None else ()
     if not spans:
         return None, None, months
     return min(s for s, _ in spans), max(e for _, e in spans), months

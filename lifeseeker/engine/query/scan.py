@@ -28,6 +28,9 @@ class Scan:
         remove: ``[from, to)`` character spans to drop from the visual text.
         key_values: the key:value spans (dropped without the little words before them).
         warnings: things noticed and ignored, for ``ParsedQuery.warnings``.
+        decisions: what each recogniser made of a phrase and why (``{"text", "as", "evidence"}``; ``as`` is None
+            for a phrase it looked at and left alone), shown by ``lifeseeker parse``.
+        vocabulary: the lifelog's own place names (vocab.py ``Vocabulary``), or None.
     """
 
     raw: str
@@ -38,6 +41,12 @@ class Scan:
     remove: list[tuple[int, int]] = field(default_factory=list)  # spans to drop from the visual text
     key_values: list[tuple[int, int]] = field(default_factory=list)  # key:value spans (dropped without glue words)
     warnings: list[str] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    vocabulary: Any = None
+
+    def decide(self, a: int, b: int, what: str | None, evidence: str) -> None:
+        """Record a decision about ``raw[a:b]``: what it became (None: left alone) and the evidence."""
+        self.decisions.append({"text": self.raw[a:b], "as": what, "evidence": evidence})
 
     def free(self, a: int, b: int) -> bool:
         """Whether no character of ``[a, b)`` is blocked (quoted, a key:value term, or taken already)."""
