@@ -14,7 +14,6 @@ from elasticsearch.dsl import Q
 from elasticsearch.dsl.query import Query
 
 from ...filters import DateRange, Filter, GeoBox, GeoDistance, HourRange, PartOfDay, Terms, TextMatch, Weekdays
-from ...text import tokens
 
 @singledispatch
 def compile_clause(clause: Filter) -> Query:
@@ -72,10 +71,11 @@ def _(clause: GeoBox) -> Query:
 
 @compile_clause.register
 def _(clause: TextMatch) -> Query:
-    # Every word occurs in one of the fields: a must of (should over fields) per token.
-    per_token = [Q("bool", should=[Q("match", **{f: {"query": tok, "operator": "and"}}) for f in clause.fields],
-                   minimum_should_match=1) for tok in tokens(clause.text)]
-    return Q("bool", filter=per_token)
+    # The whole text goes to Elasticsearch, which analyses it with the fields' standard analyzer (the embedded
+    # store splits it with text.tokens, the same analysis). cross_fields + operator "and": every term occurs in
+    # at least one of the fields (all text fields share the analyzer, as cross_fields requires).
+    # https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-multi-match-query#type-cross-fields
+    return Q("multi_match", query=clause.text, fields=list(clause.fields), type="cross_fields", operator="and")
 
 
 def filter_query(filters: Sequence[Filter]) -> dict[str, Any]:
