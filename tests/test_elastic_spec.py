@@ -40,13 +40,15 @@ def _ok(report, must_check: set[str]) -> None:
 
 @pytest.mark.parametrize("clip,tat,soft,exact", [
     (Q512, Q384, (), True), (Q512, Q384, (), False), (None, Q384, (), False), (Q512, Q384, SOFT, False),
-    (None, None, SOFT, True), (None, None, (), True)])
+    (None, None, SOFT, True), (None, None, SOFT, False), (None, None, (), True)])
 def test_search_bodies_follow_the_search_request_spec(cluster, clip, tat, soft, exact):
     existing_index(cluster)
     body = make(cluster).search_body(VectorQuery(clip, tat, F.Weights(0.7, 0.3)), FILTERS, 20, exact=exact,
                                      soft=soft)
     report = check_body(SPEC, SEARCH, body)
     want = {"Request.body", "QueryContainer", "BoolQuery", "SourceFilter", "MultiMatchQuery", "GeoDistanceQuery"}
+    if soft and clip is None and not exact:
+        want |= {"ConstantScoreQuery", "Rescore", "TermsQuery"}
     if clip is not None or tat is not None:
         want |= {"ScriptField", "Script"} | ({"ScriptScoreQuery"} if exact else {"KnnSearch", "Rescore", "RescoreQuery"})
     _ok(report, want)
