@@ -6,12 +6,8 @@ The live behaviour is tested by ``test_store_contract.py`` when ``LIFESEEKER_ES_
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from pathlib import Path
-from typing import Any, NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,8 +17,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from lifeseeker.engine import filters as F
 from lifeseeker.engine.schema import load_schema
 from lifeseeker.engine.store.base import VECTOR_FIELDS, VectorQuery
-from lifeseeker.engine.store.elastic import (BulkError, ElasticStore, compile_clause, doc_to_source, filter_query,
-                                             parse_facets, parse_hits)
+from lifeseeker.engine.store.elastic import compile_clause, doc_to_source, filter_query, parse_facets, parse_hits
 from lifeseeker.errors import StoreError
 
 from .es_fake import FakeCluster, cluster, existing_index, fixture, make  # noqa: F401 (cluster: a fixture)
