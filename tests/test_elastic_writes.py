@@ -365,3 +365,14 @@ def test_client_floor_matches_the_options_used():
     opts = vars(store.client)  # the per-request options the client sends with every call
     assert (opts["_retry_backoff_base"], opts["_retry_backoff_cap"]) == (0.5, 30.0)
     assert opts["_retry_on_timeout"] is True  # a timed-out search is retried
+
+
+def test_an_overloaded_bulk_request_is_retried_once_by_the_helper(cluster):
+    # A whole-request 503 (e.g. no master for a moment): streaming_bulk's one layer re-sends the chunk.
+    cluster.on("PUT", "/_bulk", (503, fixture("unavailable.json")), (200, fixture("bulk_ok.json")))
+    assert make(cluster, retries=2).upsert([_doc("a"), _doc("b"), _doc("c")]) == 3
+    assert len(cluster.sent("PUT", "/_bulk")) == 2
+    cluster2 = FakeCluster().on("PUT", "/_bulk", (503, fixture("unavailable.json")))
+    with pytest.raises(StoreError, match="HTTP 503"):
+        make(cluster2, retries=2).upsert([_doc("a")])
+    assert len(cluster2.sent("PUT", "/_bulk")) == 3  # 1 + 2 retries, not (1 + 2) * (1 + 2)
