@@ -4,16 +4,23 @@ stores so that every backend is held to the same brute-force answer."""
 from __future__ import annotations
 
 import math
-import re
-import unicodedata
 
 import numpy as np
+import regex
 
 from lifeseeker.engine import filters as F
+from lifeseeker.engine.asciifold import FOLD_TABLE  # Lucene's table, checked against its source in test_text_fold
 
 
 def _fold(s: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c)).casefold()
+    """Elasticsearch's lowercase + asciifolding normalizer: per-code-point lower case, then Lucene's table."""
+    return "".join((c.lower()[:1] or c) for c in s).translate(FOLD_TABLE)
+
+
+def _words(text: str) -> set[str]:
+    """Words of the standard analyzer: UAX #29 word segments with a letter or digit, lower-cased per code point."""
+    segments = regex.split(r"(?V1w)\b", text)
+    return {"".join(c.lower()[:1] for c in seg) for seg in segments if regex.search(r"[\p{L}\p{N}]", seg)}
 
 
 def passes(doc: dict, clause) -> bool:
@@ -52,8 +59,8 @@ def passes(doc: dict, clause) -> bool:
              + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon - clause.lon) / 2) ** 2)
         return 2 * 6371.0088 * math.asin(math.sqrt(min(1.0, a))) <= clause.radius_km
     if isinstance(clause, F.TextMatch):
-        words = [set(re.findall(r"[^\W_]+", (doc.get(f) or "").casefold())) for f in clause.fields]
-        return all(any(tok in w for w in words) for tok in F.tokens(clause.text))
+        words = [_words(doc.get(f) or "") for f in clause.fields]
+        return all(any(tok in w for w in words) for tok in _words(clause.text))
     raise TypeError(clause)
 
 

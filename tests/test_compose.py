@@ -144,3 +144,35 @@ def test_compose_file_is_valid_for_the_installed_compose_client():
         got = subprocess.run([*client, "-f", str(COMPOSE), "config", "-q"], capture_output=True, text=True,
                              timeout=60, cwd=REPO, env={"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp"})
         assert got.returncode == 0, (client, got.stderr)
+
+
+WORKFLOW = REPO / ".github" / "workflows" / "es-live.yml"
+
+
+def _workflow_health_cmd() -> str:
+    import shlex
+
+    opts = shlex.split(yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["store-suite"]["services"]
+                       ["elasticsearch"]["options"])
+    return opts[opts.index("--health-cmd") + 1]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="the healthcheck runs curl; curl is not installed here")
+@pytest.mark.parametrize("code,status,healthy", [(200, "green", True), (200, "yellow", True), (408, "red", False)])
+def test_live_workflow_health_command_waits_for_yellow(fake, code, status, healthy):
+    fake.answer = (code, _health(status))
+    assert (_run(_workflow_health_cmd(), fake.port, {}) == 0) == healthy
+    assert fake.seen[-1][0] == "/_cluster/health?wait_for_status=yellow&timeout=5s"
+
+
+def test_live_workflow_runs_the_shared_suite_against_es_9():
+    job = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))["jobs"]["store-suite"]
+    image = job["services"]["elasticsearch"]["image"]
+    assert image.startswith("docker.elastic.co/elasticsearch/elasticsearch:")
+    assert all(v.startswith("9.") for v in job["strategy"]["matrix"]["es"])
+    assert job["env"]["LIFESEEKER_ES_URL"] == "http://localhost:9200"
+    assert job["services"]["elasticsearch"]["ports"] == ["9200:9200"]
+    runs = " ".join(step.get("run", "") for step in job["steps"])
+    assert "tests/test_store_contract.py" in runs
+    for path in ("tests/test_store_contract.py", "tests/test_elastic_contract.py", "tests/test_elastic_writes.py"):
+        assert (REPO / path).is_file(), path

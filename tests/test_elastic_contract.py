@@ -6,12 +6,8 @@ The live behaviour is tested by ``test_store_contract.py`` when ``LIFESEEKER_ES_
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from pathlib import Path
-from typing import Any, NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,8 +17,7 @@ from elastic_transport import ConnectionError as TransportConnectionError
 from lifeseeker.engine import filters as F
 from lifeseeker.engine.schema import load_schema
 from lifeseeker.engine.store.base import VECTOR_FIELDS, VectorQuery
-from lifeseeker.engine.store.elastic import (BulkError, ElasticStore, compile_clause, doc_to_source, filter_query,
-                                             parse_facets, parse_hits)
+from lifeseeker.engine.store.elastic import compile_clause, doc_to_source, filter_query, parse_facets, parse_hits
 from lifeseeker.errors import StoreError
 
 from .es_fake import FakeCluster, cluster, existing_index, fixture, make  # noqa: F401 (cluster: a fixture)
@@ -52,12 +47,11 @@ def test_each_filter_clause_compiles_to_the_documented_query():
     # geo_bounding_box: https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-geo-bounding-box-query
     assert compile_clause(F.GeoBox(44.0, 11.0, 43.0, 12.5)).to_dict() == {"geo_bounding_box": {"location": {
         "top_left": {"lat": 44.0, "lon": 11.0}, "bottom_right": {"lat": 43.0, "lon": 12.5}}}}
-    # match + bool: https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-match-query
-    #               https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-bool-query
-    assert compile_clause(F.TextMatch("Coffee exit", ("ocr_text", "caption"))).to_dict() == {"bool": {"filter": [
-        {"bool": {"should": [{"match": {"ocr_text": {"query": tok, "operator": "and"}}},
-                             {"match": {"caption": {"query": tok, "operator": "and"}}}],
-                  "minimum_should_match": 1}} for tok in ("coffee", "exit")]}}
+    # multi_match cross_fields, operator and: the whole text, analysed by Elasticsearch; every term in some field
+    # https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-multi-match-query
+    assert compile_clause(F.TextMatch("Coffee 3.5 don't foo_bar", ("ocr_text", "caption"))).to_dict() == {
+        "multi_match": {"query": "Coffee 3.5 don't foo_bar", "fields": ["ocr_text", "caption"],
+                        "type": "cross_fields", "operator": "and"}}
     assert filter_query([]) == {"match_all": {}}
     both = filter_query([F.HourRange(8, 10), F.Terms("tags", ("dog",))])
     assert both == {"bool": {"filter": [{"terms": {"hour": [8, 9]}}, {"terms": {"tags": ["dog"]}}]}}
@@ -67,10 +61,8 @@ def test_injection_values_stay_literal_values():
     # Values are JSON values inside the DSL, never query_string syntax.
     value = "x' OR 1=1 --"
     assert compile_clause(F.Terms("country", (value, "*"))).to_dict() == {"terms": {"country": [value, "*"]}}
-    text = json.dumps(compile_clause(F.TextMatch(value)).to_dict())
-    assert "query_string" not in text and "1=1" not in text
-    assert [c["bool"]["should"][0]["match"]["ocr_text"]["query"]
-            for c in compile_clause(F.TextMatch(value)).to_dict()["bool"]["filter"]] == ["x", "or", "1", "1"]
+    q = compile_clause(F.TextMatch(value)).to_dict()
+    assert "query_string" not in json.dumps(q) and q["multi_match"]["query"] == value  # a value, not syntax
 
 
 # --- search ----------------------------------------------------------------------------------------------------------------
@@ -306,6 +298,8 @@ def _fields_in(query: Any) -> set[str]:
         for k, v in query.items():
             if k in ("terms", "term", "range", "match") and isinstance(v, dict):
                 out |= set(v)
+            elif k == "multi_match":
+                out |= set(v["fields"])
             elif k in ("geo_distance", "geo_bounding_box"):
                 out |= {f for f in v if f != "distance"}
             else:
@@ -331,12 +325,12 @@ def test_mapping_filters_and_embedded_store_agree_on_every_field():
                F.PartOfDay(frozenset({"night"})), F.GeoDistance(0, 0, 1), F.GeoBox(1, 0, 0, 1), F.TextMatch("a b")]
     samples += [F.Terms(f, ("x",)) for f in sorted(SCHEMA.term_fields)]
     expect_type = {"range": {"keyword", "date"}, "terms": {"keyword", "byte", "short"},
-                   "geo_distance": {"geo_point"}, "geo_bounding_box": {"geo_point"}, "match": {"text"}}
+                   "geo_distance": {"geo_point"}, "geo_bounding_box": {"geo_point"}, "multi_match": {"text"}}
     for clause in samples:
         q = compile_clause(clause).to_dict()
         touched = _fields_in(q)
         assert touched, clause
-        kind = next(iter(q)) if next(iter(q)) != "bool" else "match"
+        kind = next(iter(q))
         for f in touched:
             assert f in props, (clause, f)
             assert props[f]["type"] in expect_type[kind], (clause, f, props[f]["type"])

@@ -158,10 +158,16 @@ def test_saved_objects_ship_in_the_wheel_and_the_default_path_comes_from_the_pac
 
     assert default_saved_objects().is_file()
     assert default_saved_objects().resolve() == (REPO / "lifeseeker" / "kibana" / "saved_objects.ndjson").resolve()
+    import shutil
+
+    src = tmp_path / "src"  # build from a copy: setuptools writes build/ and *.egg-info next to the sources
+    shutil.copytree(REPO / "lifeseeker", src / "lifeseeker", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "setup.cfg", "README.md"):
+        shutil.copy(REPO / name, src / name)
     got = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-                          "-w", str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=300)
+                          "-w", str(tmp_path / "dist"), str(src)], capture_output=True, text=True, timeout=300)
     assert got.returncode == 0, got.stderr[-2000:]
-    (wheel,) = tmp_path.glob("lifeseeker-*.whl")
+    (wheel,) = (tmp_path / "dist").glob("lifeseeker-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "lifeseeker/kibana/saved_objects.ndjson" in names
     assert not (REPO / "Dockerfile").read_text(encoding="utf-8").count("COPY kibana")

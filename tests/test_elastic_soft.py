@@ -5,6 +5,7 @@ https://www.elastic.co/docs/reference/scripting-languages/painless/painless-api-
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import numpy as np
@@ -54,3 +55,30 @@ def test_parse_hits_adds_the_boost_to_the_fused_score():
     assert [h.image_id for h in hits] == ["a", "b"]  # the boost lifts a (0.15 + 0.04) over b (0.18)
     assert abs(hits[0].score - (0.3 * 0.5 + 0.04)) < 1e-12 and hits[1].score == 0.3 * 0.6
     assert (hits[0].tat, hits[0].iat) == (0.5, 0.0)
+
+
+def test_soft_only_search_over_many_documents_ranks_by_indexed_queries_then_rescoring(tmp_path):
+    # Before: script_score ran the boost script on every filtered document, whatever their number.
+    from lifeseeker.engine import filters as F
+    from lifeseeker.engine.store.base import VectorQuery
+
+    from .es_fake import FakeCluster, existing_index, make
+
+    cluster = existing_index(FakeCluster())
+    store = make(cluster, exact_threshold=1000, num_candidates=400)
+    body = store.search_body(VectorQuery(None, None), [F.HourRange(8, 12)], 20, exact=False, soft=SOFT)
+    assert "script_score" not in json.dumps(body["query"])  # the candidate query is all indexed clauses
+    q = body["query"]["bool"]
+    assert q["filter"] == [{"bool": {"filter": [{"terms": {"hour": [8, 9, 10, 11]}}]}}]
+    kinds = [next(iter(c)) for c in q["should"]]
+    assert kinds == ["distance_feature", "constant_score", "constant_score", "constant_score", "constant_score",
+                     "distance_feature"]
+    assert q["should"][0]["distance_feature"] == {"field": "date", "origin": "2019-04-15", "pivot": "30d",
+                                                  "boost": 0.05}
+    assert q["should"][5]["distance_feature"]["field"] == "location"
+    assert q["should"][3]["constant_score"]["filter"] == {"terms": {"hour": [0, 1, 2, 3, 4, 21, 22, 23]}}
+    assert q["should"][4]["constant_score"]["filter"] == {"terms": {"places": ["Dublin", "Málaga"]}}
+    # the exact boost (same script as the exact path) only on a bounded window
+    assert body["rescore"]["window_size"] == 400
+    assert "double b = 0;" in body["rescore"]["query"]["rescore_query"]["script_score"]["script"]["source"]
+    assert set(body["script_fields"]) == {"boost"}

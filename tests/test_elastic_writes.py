@@ -339,3 +339,40 @@ def test_get_with_vectors_asks_for_them_explicitly_on_9_2(cluster):
     cluster2.on("POST", "/lifeseeker/_search", (200, {"hits": {"hits": hits}}))
     make(cluster2).get(["img00005"], with_vectors=True)
     assert cluster2.sent("POST", "/lifeseeker/_search")[0].body["_source"] is True  # 9.1: vectors are in _source
+
+
+# --- client floor --------------------------------------------------------------------------------------------------------
+
+
+def test_client_floor_matches_the_options_used():
+    # retry_backoff_base / retry_backoff_cap are Elasticsearch(...) options only from elasticsearch-py 9.4.1
+    # (elastic/elasticsearch-py, elasticsearch/_sync/client/__init__.py); pyproject must not allow an older client.
+    import inspect
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from elasticsearch import Elasticsearch
+
+    from lifeseeker.engine.store.elastic import client as es_client
+
+    deps = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    (spec,) = [d for d in deps["dependencies"] if re.match(r"elasticsearch\b", d)]
+    floor = tuple(int(x) for x in re.search(r">=\s*([\d.]+)", spec).group(1).split("."))
+    assert floor >= (9, 4, 1) and "<10" in spec
+    assert es_client.BACKOFF_OPTIONS == ("retry_backoff_base" in inspect.signature(Elasticsearch.__init__).parameters)
+    store = make(FakeCluster(), backoff_s=0.5)
+    opts = vars(store.client)  # the per-request options the client sends with every call
+    assert (opts["_retry_backoff_base"], opts["_retry_backoff_cap"]) == (0.5, 30.0)
+    assert opts["_retry_on_timeout"] is True  # a timed-out search is retried
+
+
+def test_an_overloaded_bulk_request_is_retried_once_by_the_helper(cluster):
+    # A whole-request 503 (e.g. no master for a moment): streaming_bulk's one layer re-sends the chunk.
+    cluster.on("PUT", "/_bulk", (503, fixture("unavailable.json")), (200, fixture("bulk_ok.json")))
+    assert make(cluster, retries=2).upsert([_doc("a"), _doc("b"), _doc("c")]) == 3
+    assert len(cluster.sent("PUT", "/_bulk")) == 2
+    cluster2 = FakeCluster().on("PUT", "/_bulk", (503, fixture("unavailable.json")))
+    with pytest.raises(StoreError, match="HTTP 503"):
+        make(cluster2, retries=2).upsert([_doc("a")])
+    assert len(cluster2.sent("PUT", "/_bulk")) == 3  # 1 + 2 retries, not (1 + 2) * (1 + 2)

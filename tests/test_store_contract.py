@@ -278,3 +278,36 @@ def test_zero_norm_and_non_finite_vectors_are_dropped_and_the_documents_kept(mak
     hits = store.search(VectorQuery(qc, qt, F.Weights(0.7, 0.3)), limit=6)
     assert [h.image_id for h in hits] == [i for i, _ in want]
     np.testing.assert_allclose([h.score for h in hits], [s for _, s in want], atol=1e-5)
+
+
+def test_fold_and_words_match_like_elasticsearch(make_store):
+    # Keyword folding is Lucene's lowercase + asciifolding (ø, ł, æ, đ fold too) and full-text words are the
+    # standard analyzer's (3.5, don't, foo_bar stay whole): both backends hold the reference's answer.
+    from .reference import passes
+
+    store = make_store()
+    store.ensure_schema(DIMS)
+    docs = corpus(8, seed=11, d_clip=16, d_text=8, missing=0)
+    cities = ["Tromsø", "Łódź", "Ærøskøbing", "Đakovo", "Tromso", "Lodz", "Malaga", "Dublin"]
+    ocr = ["price 3.5 euro", "price 3 5 euro", "don't walk", "don t walk", "file foo_bar.txt", "foo bar",
+           "FOO_BAR", "nothing"]
+    for d, c, o in zip(docs, cities, ocr):
+        d.update(city=c, ocr_text=o)
+    store.upsert(docs)
+    ids = [d["image_id"] for d in docs]
+    cases = {F.Terms("city", ("TROMSO",)): [0, 4], F.Terms("city", ("lodz",)): [1, 5],
+             F.Terms("city", ("aeroskobing",)): [2], F.Terms("city", ("dakovo",)): [3],
+             F.TextMatch("3.5", ("ocr_text",)): [0], F.TextMatch("don't", ("ocr_text",)): [2],
+             F.TextMatch("foo_bar", ("ocr_text",)): [6], F.TextMatch("foo_bar.txt", ("ocr_text",)): [4],
+             F.TextMatch("foo", ("ocr_text",)): [5], F.TextMatch("5 price", ("ocr_text",)): [1]}
+    for clause, want in cases.items():
+        assert [i for i, d in enumerate(docs) if passes(d, clause)] == want, clause  # the reference agrees
+        got = store.search(VectorQuery(None, np.ones(8)), [clause], limit=10)
+        assert sorted(h.image_id for h in got) == sorted(ids[i] for i in want), clause
+        assert store.count([clause]) == len(want), clause
+    from .reference import _fold
+
+    facets = store.facets(["city"])["city"]  # one bucket per folded value, shown in a spelling the documents use
+    assert sorted((_fold(k), n) for k, n in facets) == [("aeroskobing", 1), ("dakovo", 1), ("dublin", 1),
+                                                       ("lodz", 2), ("malaga", 1), ("tromso", 2)]
+    assert all(k in cities for k, _ in facets)

@@ -1,8 +1,8 @@
 """Bulk writes: documents indexed with ``_id = image_id`` through ``helpers.streaming_bulk``, failures reported per
 document.
 
-One retry layer: ``streaming_bulk`` retries the documents (or the whole chunk) answered 429 with exponential
-backoff (``max_retries`` = the store's ``retries``); the call is *not* wrapped in the store's own 429/5xx retry
+One retry layer: ``streaming_bulk`` retries the documents (or the whole chunk) answered 429/502/503/504 with
+exponential backoff (``max_retries`` = the store's ``retries``); the call is *not* wrapped in the store's own 429/5xx retry
 (``ElasticClient._call(..., retry=False)``), which would re-send chunks already written and count their failures
 twice. No refresh per call: the store refreshes once before its next search-type read, and at the end of an
 ingest (``ElasticStore.optimize``). Requests are gzip-compressed (``http_compress``) and get ``bulk_timeout_s``.
@@ -16,7 +16,7 @@ from elasticsearch import helpers
 
 from ....errors import StoreError
 from ..base import Doc
-from .client import ElasticClient
+from .client import RETRY_STATUS, ElasticClient
 from .docs import doc_to_source
 
 BULK_TIMEOUT_S = 120.0  # seconds per bulk request (500 documents of ~4.4 kB gzip each)
@@ -60,7 +60,7 @@ def bulk_upsert(conn: ElasticClient, index: str, docs: Sequence[Doc], chunk_size
         for ok, item in helpers.streaming_bulk(
                 client, _actions(index, docs), chunk_size=chunk_size, raise_on_error=False,
                 raise_on_exception=True, max_retries=conn.retries, initial_backoff=conn.backoff_s,
-                max_backoff=30.0, yield_ok=False):
+                max_backoff=30.0, retry_on_status=RETRY_STATUS, yield_ok=False):
             if not ok:
                 result = next(iter(item.values()))
                 err = result.get("error")

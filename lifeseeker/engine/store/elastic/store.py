@@ -33,7 +33,7 @@ from ..base import VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unu
 from .bulk import bulk_upsert
 from .docs import doc_from_source, docs_of, parse_facets, parse_hits
 from .index import IndexVersions
-from .query import filter_query
+from .query import filter_query, soft_candidates
 from .script import component_fields, fused_script
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,9 @@ class ElasticStore(IndexVersions):
     def search_body(self, query: VectorQuery, filters: Sequence[Filter], limit: int, exact: bool,
                     soft: Sequence[SoftConstraint] = ()) -> dict[str, Any]:
         """The ``_search`` body for ``query`` (see the module docstring): exact ``script_score`` when ``exact``, else
-        ``knn`` clauses + ``rescore``. Without any usable query vector: filtered docs by ``image_id``, score 0."""
+        ``knn`` clauses + ``rescore``. Without any usable query vector: filtered docs by ``image_id``, score 0; with
+        soft constraints only and not ``exact``: indexed candidates (:func:`~.query.soft_candidates`) and the exact
+        boost script over a window of ``max(num_candidates, size)`` (never a script over every document)."""
         vectors, weights = self._query_vectors(query)
         size = min(MAX_WINDOW, limit + FETCH_MARGIN)
         flt = filter_query(filters)
@@ -191,7 +193,14 @@ class ElasticStore(IndexVersions):
             return body
         script = fused_script(vectors, weights, soft)
         body["script_fields"] = component_fields(vectors, soft)
-        if exact or not vectors:
+        rescore = {"rescore_query": {"script_score": {"query": {"match_all": {}}, "script": script}},
+                   "query_weight": 0.0, "rescore_query_weight": 1.0}
+        if not vectors and not exact:
+            # soft constraints only, over many documents: indexed candidates, the exact script on a bounded window
+            body["query"] = soft_candidates(filters, soft)
+            body["rescore"] = {"window_size": min(MAX_WINDOW, max(self.num_candidates, size)), "query": rescore}
+            return body
+        if exact:
             body["query"] = {"script_score": {"query": flt, "script": script}}
             body["sort"] = [{"_score": "desc"}, {"image_id": "asc"}]
             return body
@@ -204,10 +213,7 @@ class ElasticStore(IndexVersions):
                 clause["filter"] = flt
             knn.append(clause)
         body["knn"] = knn
-        body["rescore"] = {"window_size": min(MAX_WINDOW, k * len(knn)),
-                           "query": {"rescore_query": {"script_score": {"query": {"match_all": {}},
-                                                                        "script": script}},
-                                     "query_weight": 0.0, "rescore_query_weight": 1.0}}
+        body["rescore"] = {"window_size": min(MAX_WINDOW, k * len(knn)), "query": rescore}
         return body
 
     def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50, *,

@@ -12,7 +12,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ...text import fold
+from ...text import fold, tokens
 
 
 def _invert(keys: np.ndarray, n_keys: int, rows: np.ndarray | None = None, unique: bool = False
@@ -136,12 +136,10 @@ class KeywordIndex:
 class _Postings:
     """An inverted index of one text column: for each word, the sorted rows holding it.
 
-    Words are made exactly as ``text.tokens`` makes them from a query: the text is case-folded first
-    (``str.casefold``: full case folding, "İ" -> "i" + U+0307, "ß" -> "ss"), then split into runs of Unicode
-    letters/digits (``\\pL``, ``\\pN``), so ``TextMatch`` is a dictionary lookup, not a scan. ASCII rows are
-    lower-cased by Arrow (identical to casefold there), the others by Python. Built with Arrow kernels (regex split,
-    dictionary-encode) and one stable sort: ~1 s per million short captions here. Characters assigned after the
-    Unicode version of Python's ``unicodedata`` may be classed differently by Arrow's tables.
+    Words are made by ``text.tokens``, the function that splits a query (Elasticsearch's ``standard`` analyzer:
+    UAX #29 word boundaries, lower-cased), so ``TextMatch`` is a dictionary lookup, not a scan, and agrees with
+    Elasticsearch. Each distinct value of the column is tokenised once (Arrow ``dictionary_encode``), then the
+    (row, word) pairs are gathered with numpy and inverted with one stable sort.
 
     Attributes:
         words: folded word -> word number.
@@ -155,20 +153,22 @@ class _Postings:
     @classmethod
     def build(cls, col: pa.Array) -> "_Postings":
         """Index ``col`` (string or large_string, nulls allowed)."""
-        folded = pc.utf8_lower(col)
-        other = pc.invert(pc.fill_null(pc.string_is_ascii(col), True))
-        if pc.any(other).as_py():  # full case folding where it differs from lower-casing: Python's
-            values = [v.casefold() for v in col.filter(other).to_pylist()]
-            folded = pc.replace_with_mask(folded, other, pa.array(values, type=folded.type))
-        parts = pc.split_pattern_regex(folded, r"[^\pL\pN]+")
-        parents = np.asarray(pc.list_parent_indices(parts), dtype=np.int32)
-        encoded = pc.dictionary_encode(pc.list_flatten(parts))
-        codes = np.asarray(encoded.indices.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        if isinstance(col, pa.ChunkedArray):
+            col = col.combine_chunks()
+        encoded = pc.dictionary_encode(col)
         words: dict[str, int] = {}
-        word_of_code = np.empty(len(encoded.dictionary) + 1, dtype=np.int32)
-        for i, value in enumerate(encoded.dictionary.to_pylist()):
-            word_of_code[i] = words.setdefault(value, len(words)) if value else -1
-        word = word_of_code[codes] if len(codes) else np.zeros(0, dtype=np.int32)  # -1: an empty split piece
+        per_value = [sorted({words.setdefault(w, len(words)) for w in tokens(v)}) if v else []
+                     for v in encoded.dictionary.to_pylist()]
+        lens = np.array([len(p) for p in per_value] + [0], dtype=np.int64)  # last: null rows
+        flat = np.array([w for p in per_value for w in p], dtype=np.int32)
+        offs = np.concatenate([[0], np.cumsum(lens)])
+        codes = np.asarray(encoded.indices.fill_null(len(per_value)).to_numpy(zero_copy_only=False), dtype=np.int64)
+        row_lens = lens[codes]
+        parents = np.repeat(np.arange(len(codes), dtype=np.int32), row_lens)
+        total = int(row_lens.sum())
+        # position of each pair inside its value's word list, plus that value's offset in ``flat``
+        within = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(row_lens) - row_lens, row_lens)
+        word = flat[np.repeat(offs[codes], row_lens) + within] if total else np.zeros(0, dtype=np.int32)
         row_ids, starts = _invert(word, len(words), parents, unique=True)
         return cls(words, starts, row_ids)
 

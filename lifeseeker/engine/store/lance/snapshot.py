@@ -185,8 +185,8 @@ class Snapshot:
         return index
 
     def word_in(self, name: str, tok: str) -> np.ndarray:
-        """(n,) bool: rows whose text field ``name`` holds ``tok`` (a ``tokens()`` word: case-folded letters and
-        digits) as a whole word (a word boundary is any character that is not a letter or digit)."""
+        """(n,) bool: rows whose text field ``name`` holds ``tok`` (a ``text.tokens()`` word: the standard
+        analyzer's, UAX #29 boundaries, lower-cased) as a whole word."""
         out = np.zeros(self.n, dtype=bool)
         out[self.postings(name).rows(tok)] = True
         return out
