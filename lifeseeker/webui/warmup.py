@@ -6,10 +6,11 @@ stands (the Kubernetes probe convention: liveness and readiness):
 * ``GET /readyz`` -> 200 ``{"ready": true, "warm_s": ...}`` once the warm-up is done, 503 ``{"ready": false}``
   before (``Retry-After: 1``).
 
-``create_app(warm_up="now")`` warms up before it returns (gunicorn: in the worker before it accepts, or with
-``--preload`` in the master before it forks: the forward pass then runs on one torch thread, so no OpenMP thread
-team exists to be forked); ``"background"`` (``lifeseeker serve``) starts the server at once and warms up on a
-thread, and a request arriving meanwhile waits for it (at most ``WAIT_S``) instead of racing it.
+``create_app(warm_up="now")`` warms up before it returns: ``lifeseeker serve`` listens only when warm, so the
+first search it answers pays nothing extra; gunicorn runs it in the worker before it accepts, or with
+``--preload`` in the master before it forks (the forward pass then runs on one torch thread, so no OpenMP thread
+team exists to be forked). ``"background"`` answers ``/healthz`` at once and warms up on a thread; a request
+arriving meanwhile waits for it (at most ``WAIT_S``) instead of racing it.
 """
 
 from __future__ import annotations
