@@ -22,10 +22,11 @@ def serve(ctx, host, port, debug):
         raise click.UsageError("--debug runs an interactive debugger: only with LIFESEEKER_DEVELOPMENT=1 and a "
                                "loopback --host (127.0.0.1, localhost, ::1)")
     try:
-        app = create_app(get_settings(ctx))
+        app = create_app(get_settings(ctx), warm_up="now")  # models, snapshot, one search: before it listens
     except LifeseekerError as exc:
         fail(exc)
-    click.echo(f"lifeseeker: serving {app.config['LIFESEEKER_STORE_URL']} on http://{host}:{port}/")
+    click.echo(f"lifeseeker: serving {app.config['LIFESEEKER_STORE_URL']} on http://{host}:{port}/ (warm: "
+               f"{app.extensions['lifeseeker_warmup'].warm_s:.1f} s warm-up done)")
     app.run(host=host, port=port, debug=debug, use_reloader=False)
 
 

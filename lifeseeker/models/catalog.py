@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -42,34 +43,51 @@ def clip_config(model_name: str) -> dict | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _tags_of(call: ast.AST) -> dict[str, tuple[str, bool]] | None:
+    """``dict(tag=_pcfg(hf_hub="org/repo/", quick_gelu=True), ...)`` -> ``{tag: (repo, quick_gelu)}``."""
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "dict"):
+        return None
+    tags = {}
+    for kw in call.keywords:
+        if kw.arg and isinstance(kw.value, ast.Call):
+            opts = {i.arg: i.value.value for i in kw.value.keywords if isinstance(i.value, ast.Constant)}
+            if opts.get("hf_hub"):
+                tags[kw.arg] = (str(opts["hf_hub"]), bool(opts.get("quick_gelu")))
+    return tags
+
+
 @lru_cache(maxsize=1)
 def _pretrained_table() -> dict[str, dict[str, str]]:
-    """``{architecture: {tag: hf_hub repo}}`` read statically from ``open_clip/pretrained.py`` (empty when the file
-    is absent or its layout is not the one described in the module docstring)."""
+    """``{architecture: {tag: hf_hub repo}}`` read statically from ``open_clip/pretrained.py``: ``_PRETRAINED``'s
+    entries (a name bound to ``dict(...)`` or a ``dict(...)`` inline) and the ``<arch>-quickgelu`` copies of the
+    tags marked ``quick_gelu`` that the module adds to it. Empty when the file is absent; a layout not understood
+    leaves names out (``clip_hub_repo`` then asks open_clip)."""
     root = package_dir("open_clip")
     path = root / "pretrained.py" if root else None
     if path is None or not path.is_file():
         return {}
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    by_name: dict[str, dict[str, str]] = {}
-    table: dict[str, str] = {}
+    by_name: dict[str, dict[str, tuple[str, bool]]] = {}
+    table: dict[str, dict[str, tuple[str, bool]]] = {}
     for node in tree.body:
         if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
             continue
         target, value = node.targets[0].id, node.value
-        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict":
-            tags = {}
-            for kw in value.keywords:
-                if kw.arg and isinstance(kw.value, ast.Call):
-                    for inner in kw.value.keywords:
-                        if inner.arg == "hf_hub" and isinstance(inner.value, ast.Constant):
-                            tags[kw.arg] = str(inner.value.value)
+        tags = _tags_of(value)
+        if tags is not None:
             by_name[target] = tags
         elif target == "_PRETRAINED" and isinstance(value, ast.Dict):
             for k, v in zip(value.keys, value.values):
-                if isinstance(k, ast.Constant) and isinstance(v, ast.Name):
-                    table[str(k.value)] = v.id
-    return {arch: by_name.get(var, {}) for arch, var in table.items()}
+                if isinstance(k, ast.Constant):
+                    got = by_name.get(v.id) if isinstance(v, ast.Name) else _tags_of(v)
+                    if got is not None:
+                        table[str(k.value)] = got
+    out = {arch: {tag: repo for tag, (repo, _) in tags.items()} for arch, tags in table.items()}
+    for arch, tags in table.items():
+        quick = {tag: repo for tag, (repo, q) in tags.items() if q}
+        if quick:
+            out.setdefault(arch + "-quickgelu", {}).update(quick)
+    return out
 
 
 def clip_hub_repo(model_name: str, pretrained: str) -> str | None:
@@ -84,6 +102,26 @@ def clip_hub_repo(model_name: str, pretrained: str) -> str | None:
         except Exception:  # noqa: BLE001 - open_clip absent or broken: nothing known
             repo = None
     return repo.strip("/") or None if repo else None
+
+
+HUB_PROBE_TIMEOUT_S = 3.0
+
+
+def hub_reachable(timeout_s: float = HUB_PROBE_TIMEOUT_S) -> bool:
+    """Whether the Hugging Face hub can be reached: False at once when ``HF_HUB_OFFLINE`` is set, else a TCP
+    connect to the hub's host within ``timeout_s`` seconds (so an air-gapped machine fails fast, not after the
+    hub client's retries)."""
+    import socket
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return False
+    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout_s).close()
+        return True
+    except OSError:
+        return False
 
 
 def hub_cached(repo: str, filenames: tuple[str, ...] = ("config.json",)) -> bool:
@@ -215,18 +253,40 @@ def ocr_name() -> str:
 
 def expected_model_names(settings, caption_model: str | None = None, caption: bool | None = None,
                          ocr: bool | None = None) -> dict[str, str | None]:
-    """The ``Models.names()`` an ingest with these settings gets when every model loads (``models.load_models``'s
-    naming: CLIP ``<arch>/<pretrained>`` or the schema name, the text model as configured, the OCR reader's
-    versioned name, the captioner's id or directory), known without loading any. A model that then fails to
-    load is off (None), which only lowers what a run recomputes.
+    """The ``Models.names()`` an ingest with these settings gets (``models.load_models``'s naming: CLIP
+    ``<arch>/<pretrained>`` or the schema name, the text model as configured, the OCR reader's versioned name, the
+    captioner's id or directory), known without loading any: a role is None (off) when its weights are neither in
+    a directory nor in the cache and the hub cannot be reached now (``hub_reachable``, the loaders' own test),
+    because loading would then fail and the ingest would run without it.
 
     Args:
         caption_model, caption: as ``load_models`` takes them (``--caption-model``, ``--no-caption``).
         ocr: None -> ``settings.ocr``.
     """
+    reachable: list[bool] = []
+
+    def hub() -> bool:  # one probe at most
+        if not reachable:
+            reachable.append(hub_reachable())
+        return reachable[0]
+
     m, p = settings.clip_model, settings.clip_pretrained
-    clip = m if m.startswith(("local-dir:", "hf-hub:")) else f"{m}/{p}"
+    if m.startswith("local-dir:"):
+        clip = m if (Path(m[len("local-dir:"):]).expanduser() / "open_clip_config.json").is_file() else None
+    elif m.startswith("hf-hub:"):
+        clip = m if hub_cached(m[len("hf-hub:"):], CLIP_WEIGHT_FILES) or hub() else None
+    elif Path(p).expanduser().is_file() or p == "random":
+        clip = f"{m}/{p}"
+    else:
+        repo = clip_hub_repo(m, p)
+        clip = f"{m}/{p}" if repo and (hub_cached(repo, CLIP_WEIGHT_FILES) or hub()) else None
     use_caption = bool(getattr(settings, "caption", True)) if caption is None else caption
     cap = (caption_model or settings.caption_model) if use_caption else None  # Settings' default: FuseCap
+    if cap is not None and not Path(cap).expanduser().is_dir() and not hub_cached(cap) and not hub():
+        cap = None
     use_ocr = settings.ocr if ocr is None else ocr
-    return {"clip": clip, "text": settings.text_model, "ocr": ocr_name() if use_ocr else None, "caption": cap}
+    has_ocr = package_dir("rapidocr_onnxruntime") is not None
+    return {"clip": clip, "text": settings.text_model, "ocr": ocr_name() if use_ocr and has_ocr else None,
+            "caption": cap}
+
+

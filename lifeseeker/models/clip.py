@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ModelUnavailable
-from .catalog import hub_cached  # noqa: F401 - also importable from here (older callers)
+from .catalog import HUB_PROBE_TIMEOUT_S, hub_cached, hub_reachable  # noqa: F401 - also importable here
 
 log = logging.getLogger(__name__)
 
@@ -104,26 +104,6 @@ def _unit(x: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(x, axis=1, keepdims=True)
     np.divide(x, n, out=x, where=n > 0)
     return x
-
-
-HUB_PROBE_TIMEOUT_S = 3.0
-
-
-def hub_reachable(timeout_s: float = HUB_PROBE_TIMEOUT_S) -> bool:
-    """Whether the Hugging Face hub can be reached: False at once when ``HF_HUB_OFFLINE`` is set, else a TCP
-    connect to the hub's host within ``timeout_s`` seconds (so an air-gapped machine fails fast, not after the
-    hub client's retries)."""
-    import socket
-    from urllib.parse import urlparse
-
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
-        return False
-    host = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co")).hostname or "huggingface.co"
-    try:
-        socket.create_connection((host, 443), timeout=timeout_s).close()
-        return True
-    except OSError:
-        return False
 
 
 def weights_cached(model_name: str, pretrained: str) -> bool:

@@ -1,7 +1,8 @@
 """Flask app factory (after Flask's tutorial): services attached at start-up, blueprints for pages and the API.
 
 Production: ``gunicorn -w 2 --preload -b 127.0.0.1:5000 'lifeseeker.webui:create_app()'`` (``--preload`` loads
-the models once in the master; workers share them copy-on-write).
+the models once in the master; workers share them copy-on-write). ``create_app()`` also warms up (store snapshot,
+gazetteer, one search) before it returns, and ``/healthz`` / ``/readyz`` say where it stands (warmup.py).
 """
 
 from __future__ import annotations
@@ -21,13 +22,16 @@ from .state import Services, services  # noqa: F401 - services() is the views' a
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings | None = None, *, store=None, models=None) -> Flask:
+def create_app(settings: Settings | None = None, *, store=None, models=None,
+               warm_up: str | bool | None = None) -> Flask:
     """Build the web app.
 
     Args:
         settings: defaults to ``Settings.from_env()``.
         store: an open Store (tests inject one); default: ``open_store(settings.store)``.
         models: loaded ``Models`` (tests inject tiny ones); default: loaded from the settings (CLIP optional).
+        warm_up: ``"now"`` (warm up before returning), ``"background"`` (on a thread; requests wait for it) or
+            False (warmup.py); None -> ``"now"`` when the app loads its own models (production), else False.
     Raises:
         StoreError, ModelUnavailable: the store cannot open or the text model cannot load.
     """
@@ -40,6 +44,7 @@ def create_app(settings: Settings | None = None, *, store=None, models=None) -> 
                       JSON_SORT_KEYS=False)
     install_security(app, settings)  # basic auth, headers, no debug outside development (security.py)
     store = store if store is not None else open_store(settings.store, **settings.es_options())
+    own_models = models is None
     if models is None:
         models = load_models(settings, for_ingest=False)
         for notice in models.notices:
@@ -68,5 +73,9 @@ def create_app(settings: Settings | None = None, *, store=None, models=None) -> 
     app.register_error_handler(NotFound, lambda e: _error(404, e))
     app.register_error_handler(StoreError, lambda e: _error(503, e))
     app.register_error_handler(LifeseekerError, lambda e: _error(500, e))
+    from .warmup import install_warmup, warm_steps
+
+    mode = ("now" if own_models else False) if warm_up is None else warm_up
+    install_warmup(app, warm_steps(app.extensions["lifeseeker"]), mode)  # /healthz, /readyz
     return app
 

@@ -342,7 +342,14 @@ def image_doc(image_id: str):
 
 @bp.get("/info")
 def info():
-    """Store backend, document count, models in use and notices."""
+    """Store backend, document count, models in use and notices, and ``available``: every model lifeseeker can
+    use with its state and how to provide it (models/catalog.py). The web app loads no OCR reader (OCR runs at
+    ingest), so ``models.ocr`` is the reader an ingest with these settings uses, or None when OCR is off."""
+    from ..models.catalog import model_states
 
     svc = services()
-    return jsonify(store=svc.store.info(), models=svc.search.models.names(), notices=svc.search.models.notices)
+    states = model_states(svc.settings)
+    models = dict(svc.search.models.names())
+    if models.get("ocr") is None and states["ocr"]["state"] == "bundled":
+        models["ocr"] = states["ocr"]["name"]
+    return jsonify(store=svc.store.info(), models=models, notices=svc.search.models.notices, available=states)
