@@ -3,6 +3,7 @@
 :func:`parse_query` runs the recognisers over one shared parse state (scan.py), each taking what it understood so
 that a later one never reads the same words, in this order (all in the user's local time):
 
+* the lifelog's own venues when a vocabulary is given (vocab.py): names from the store, matched first;
 * dates and weekdays (dates.py): years, months, days, seasons, named days and relative expressions;
 * clock times, else parts of day (clock.py) -> hour ranges;
 * semantic places, home and work (semantic.py), only where the moment happens;
@@ -114,7 +115,7 @@ class ParsedQuery:
         if self.semantic:
             out.append(SoftPlace("semantic_name", self.semantic, weight=0.03))
         if self.venues:
-            out.append(SoftPlace("semantic_name", self.venues))
+            out.append(SoftPlace("places", self.venues))  # places holds semantic_name, locality, city, country
         if self.excluded:
             out.append(SoftPlace("places", self.excluded, weight=-0.05))
         return tuple(out)
@@ -221,6 +222,7 @@ def parse_query(text: str, today: date | None = None, lang: str = "en", vocabula
     ctx.remove.extend(kv_spans)
     ctx.key_values.extend(kv_spans)
 
+    venues = parse_venues(ctx, vocabulary) if vocabulary is not None else ()  # first: "Night Market", "May St"
     dates = parse_dates(ctx)
     date_from, date_to, months = resolve_dates(dates)
     weekdays = parse_weekdays(ctx, dates.weekdays)
@@ -228,7 +230,6 @@ def parse_query(text: str, today: date | None = None, lang: str = "en", vocabula
     parts = parse_parts(ctx)
     hour_ranges = merge_ranges(clock) if clock else merge_ranges(parts)
     semantic = parse_semantic(ctx)
-    venues = parse_venues(ctx, vocabulary) if vocabulary is not None else ()
     places = parse_places(ctx)
     q = analyse_question(t, words)
 
