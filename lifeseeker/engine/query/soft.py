@@ -35,6 +35,13 @@ range missed by 45 minutes 61 %. The weights are small next to the cosine terms 
 about 0.23, while a relevant image typically leads an irrelevant one by more than that in fused cosine), so the
 vectors still decide and the constraints break near-ties.
 
+Text-only scoring: without an image model (or without a CLIP query vector) the fused score is only
+``W_TaT * cos(TaT)`` (0.3 of its full range), so boosts of absolute size would weigh 1 / 0.3 = 3.3 times more than
+designed. Both stores therefore multiply every boost by ``boost_scale`` = (sum of the weights of the components
+present) / (sum of all weights): 0.3 text-only, 1 with both; the boosts keep the same share of the score.
+
+A negated place ("not in Dublin") is a ``SoftPlace`` with a negative weight (-0.05): a penalty, not a filter.
+
 Every term is arithmetic on stored document values (``date``, ``month``, ``weekday``, ``minute_of_day``, keyword
 fields, ``location``) with ``exp``/``min``/``max``/``abs``, so Elasticsearch can compute the same number in a
 Painless ``script_score`` of the rescore phase (``LocalDate.parse(doc['date'].value).toEpochDay()``,
@@ -47,7 +54,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping, Sequence, Union
+from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -224,6 +231,36 @@ def soft_boost(constraints: Sequence[SoftConstraint], fields: Mapping[str, np.nd
     return total
 
 
+def boost_scale(weights, present: Iterable[str]) -> float:
+    """The factor applied to every soft boost so that the boosts' share of the score is the same whichever
+    vector components a query has (module docstring, "Text-only scoring"):
+
+        factor = (sum of the weights of the components present) / (sum of all the weights)
+
+    e.g. 0.3 / (0.7 + 0.3) = 0.3 for a text-only query (no CLIP vector) with the default weights, 1 with both.
+    Without any vector component the boosts alone order the documents: factor 1.
+
+    Args:
+        weights: the fusion weights (``filters.Weights``: ``iat``, ``tat``).
+        present: the vector fields the query has a usable vector for (``"clip_vec"``, ``"capmeta_vec"``).
+    Returns:
+        A float in (0, 1].
+    """
+    w = {"clip_vec": float(weights.iat), "capmeta_vec": float(weights.tat)}
+    have = sum(w[f] for f in set(present) if f in w)
+    total = sum(w.values())
+    return have / total if have > 0 and total > 0 else 1.0
+
+
+def scale_soft(constraints: Sequence[SoftConstraint], factor: float) -> tuple[SoftConstraint, ...]:
+    """The constraints with every weight multiplied by ``factor`` (:func:`boost_scale`); the same objects when 1."""
+    from dataclasses import replace
+
+    if factor == 1.0:
+        return tuple(constraints)
+    return tuple(replace(c, weight=c.weight * factor) for c in constraints)
+
+
 def _membership(values, wanted: Sequence[str], n: int) -> np.ndarray:
     from ..text import fold
 
@@ -276,4 +313,4 @@ boost_formula_painless = """
 """
 
 __all__ = ["SoftDateRange", "SoftMonths", "SoftWeekdays", "SoftHours", "SoftPlace", "SoftNear", "SoftConstraint",
-           "soft_boost", "day_number", "describe", "boost_formula_painless", "EPOCH"]
+           "soft_boost", "day_number", "describe", "boost_formula_painless", "EPOCH", "boost_scale", "scale_soft"]

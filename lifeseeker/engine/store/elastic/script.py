@@ -99,7 +99,8 @@ def fused_script(vectors: dict[str, list[float]], weights: dict[str, float],
         terms.append(f"if (doc['{field}'].size() != 0) {{ s += params.{wp} * cosineSimilarity(params.{qp}, '{field}'); }}")
         params[qp] = vec
         params[wp] = weights[field]
-    params["offset"] = float(sum(weights[f] for f in vectors))
+    # a negative boost (an excluded place) lowers the floor too: the offset keeps every score non-negative
+    params["offset"] = float(sum(weights[f] for f in vectors)) + float(sum(-c.weight for c in soft if c.weight < 0))
     source = "double s = params.offset; " + " ".join(terms)
     if soft:
         boost_src, boost_params = soft_script(soft)

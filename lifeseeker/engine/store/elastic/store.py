@@ -26,7 +26,7 @@ from elasticsearch.dsl import Q
 
 from ....errors import StoreError
 from ...filters import Filter
-from ...query.soft import SoftConstraint
+from ...query.soft import SoftConstraint, boost_scale, scale_soft
 from ..base import VECTOR_FIELDS, Doc, Hit, VectorQuery
 from .bulk import bulk_upsert
 from .docs import doc_from_source, docs_of, parse_facets, parse_hits
@@ -135,6 +135,7 @@ class ElasticStore(IndexVersions):
         """The ``_search`` body for ``query`` (see the module docstring): exact ``script_score`` when ``exact``, else
         ``knn`` clauses + ``rescore``. Without any usable query vector: filtered docs by ``image_id``, score 0."""
         vectors, weights = self._query_vectors(query)
+        soft = scale_soft(soft, boost_scale(query.weights, vectors))  # the same share as in the embedded store
         size = min(MAX_WINDOW, limit + FETCH_MARGIN)
         flt = filter_query(filters)
         body: dict[str, Any] = {"size": size, "_source": {"excludes": list(VECTOR_FIELDS)}, "track_total_hits": False}

@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from ....errors import StoreError
 from ...filters import Filter
-from ...query.soft import SoftConstraint, SoftPlace, soft_boost
+from ...query.soft import SoftConstraint, SoftPlace, boost_scale, scale_soft, soft_boost
 from ...schema import load_schema
 from ..base import VECTOR_FIELDS, Doc, Hit, VectorQuery
 from .ann import AnnIndex, ann_for
@@ -186,7 +186,8 @@ class LanceStore:
                 scored = cand
         score = vectors.scores(fq, scored)
         n_scored = len(score)
-        if soft:
+        if soft:  # boosts scaled by the share of the components present (soft.boost_scale), as in Elasticsearch
+            soft = scale_soft(soft, boost_scale(query.weights, fq.parts))
             score = score + self._soft_boost(snap, soft, scored, n_scored)
         pos = top_k(score, limit, lambda p: snap.rank_of(p if scored is None else scored[p]))
         picked = pos if scored is None else scored[pos]
