@@ -187,6 +187,7 @@ def _visual_text(ctx: Scan) -> str:
     text = re.sub(r"(^|[.!?]\s*)[,;:]\s*", r"\1", text)
     text = re.sub(r"\b(?:it was|it's|it is)\s*(?:(?:or|and)\s*)?([.!?]|$)", r"\1", text, flags=re.I)
     text = re.sub(r"(?:^|\s)[.,;:]+(?=\s|$)", " ", text)
+    text = re.sub(r"\(\s*\)|\[\s*\]", "", text)  # brackets left empty by a removed phrase
     text = re.sub(r"\s+", " ", text).strip(" ,;:")
     return text
 
