@@ -23,6 +23,7 @@ CHIP_FIELDS: dict[str, tuple[str, ...]] = {
     "semantic": ("semantic",),
     "venue": ("venues",),
     "exclude": ("excluded",),
+    "text": ("read_terms",),
 }
 
 
@@ -48,7 +49,7 @@ def _hhmm(minutes: int) -> str:
 
 def chips(parsed: ParsedQuery) -> list[Chip]:
     """The chips of a parsed query, in a fixed order (date, months, weekdays, hours, city, country, semantic,
-    venue, exclude)."""
+    venue, exclude, text)."""
     out: list[Chip] = []
     if parsed.date_from and parsed.date_to:
         a, b = parsed.date_from.isoformat(), parsed.date_to.isoformat()
@@ -81,6 +82,9 @@ def chips(parsed: ParsedQuery) -> list[Chip]:
         out.append(Chip("venue", ", ".join(parsed.venues), {"place": ",".join(parsed.venues)}))
     if parsed.excluded:  # a soft penalty; no hard filter excludes a value
         out.append(Chip("exclude", "not " + ", ".join(parsed.excluded), None))
+    if parsed.read_terms:  # graded OCR boost; hard: every word in the OCR text
+        out.append(Chip("text", "reads " + ", ".join(f"\u201c{t}\u201d" for t in parsed.read_terms),
+                        {"ocr": " ".join(parsed.read_terms)}))
     return out
 
 

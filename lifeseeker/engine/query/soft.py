@@ -28,6 +28,7 @@ SoftHours          minutes from ``minute_of_day`` to [start, end], cyclic       
 SoftPlace          0 if the keyword field (folded) holds one of the values,     0.05    - (no decay: match or 0)
                    else no boost                                                (0.03 for semantic_name)
 SoftNear           km beyond ``radius_km`` from (lat, lon) (haversine)         0.05    ``scale_km`` (default 5)
+SoftText           graded: w * (terms found in ``ocr_text``) / (terms)          0.1     - (a share, no decay)
 =================  ==========================================================  ======  ==========================
 
 So a month misremembered by one keeps exp(-1/2) = 61 % of the month boost, a weekday off by one 37 %, an hour
@@ -154,7 +155,28 @@ class SoftNear:
     scale_km: float = 5.0
 
 
-SoftConstraint = Union[SoftDateRange, SoftMonths, SoftWeekdays, SoftHours, SoftPlace, SoftNear]
+@dataclass(frozen=True)
+class SoftText:
+    """Text to read: terms that look like something on a sign or a document ("10/2019", "pump #8", "AC/DC", a
+    quoted phrase). Graded: ``weight * (terms found) / (terms)``, a term found when every one of its words
+    (``text.tokens``) occurs in one of ``fields`` (the ``TextMatch`` rule).
+
+    ``resolved``: per-document fractions ``((image_id, fraction), ...)`` computed by a store that cannot read text
+    in a script (Elasticsearch fetches the ids matching each term first); None elsewhere.
+    """
+
+    terms: tuple[str, ...]
+    fields: tuple[str, ...] = ("ocr_text",)
+    weight: float = 0.1  # an exact text on a sign is rarer and surer than a remembered month
+    resolved: tuple[tuple[str, float], ...] | None = None
+
+    def __post_init__(self) -> None:
+        from ..text import tokens
+
+        _check(bool(self.terms) and all(tokens(t) for t in self.terms), "soft text: give terms with words")
+
+
+SoftConstraint = Union[SoftDateRange, SoftMonths, SoftWeekdays, SoftHours, SoftPlace, SoftNear, SoftText]
 
 
 def _decay(weight: float, dist: np.ndarray, scale: float) -> np.ndarray:
@@ -182,11 +204,12 @@ def soft_boost(constraints: Sequence[SoftConstraint], fields: Mapping[str, np.nd
         fields: per-document float arrays of length ``n``, NaN where the document lacks the value:
             ``day`` (local date as days since 1970-01-01), ``month`` (1-12), ``weekday`` (0 = Mon .. 6 = Sun),
             ``minute_of_day`` (0-1439, local), ``lat``/``lon`` (degrees); and for ``SoftPlace`` the field's values
-            as an object array of strings or lists of strings (``None`` = missing). Arrays a constraint does not
+            as an object array of strings or lists of strings (``None`` = missing); for ``SoftText`` its text
+            fields as strings. Arrays a constraint does not
             use may be absent.
         n: number of documents.
-        matches: optional precomputed booleans for ``SoftPlace`` constraints, keyed by the constraint's index in
-            ``constraints`` (a store that can test keyword membership faster passes them).
+        matches: optional precomputed booleans for ``SoftPlace`` constraints (fractions 0..1 for ``SoftText``),
+            keyed by the constraint's index in ``constraints`` (a store that can test them faster passes them).
 
     Returns:
         float64 array (n,) of boosts, each >= 0.
@@ -221,6 +244,11 @@ def soft_boost(constraints: Sequence[SoftConstraint], fields: Mapping[str, np.nd
             if hit is None:
                 hit = _membership(fields[c.field], c.values, n)
             total += np.where(np.asarray(hit, dtype=bool), c.weight, 0.0)
+        elif isinstance(c, SoftText):
+            frac = matches.get(i) if matches is not None else None
+            if frac is None:
+                frac = text_fraction(c, [fields[f] for f in c.fields], n)
+            total += c.weight * np.asarray(frac, dtype=np.float64)
         elif isinstance(c, SoftNear):
             lat = np.asarray(fields["lat"], dtype=np.float64)
             lon = np.asarray(fields["lon"], dtype=np.float64)
@@ -261,6 +289,23 @@ def scale_soft(constraints: Sequence[SoftConstraint], factor: float) -> tuple[So
     return tuple(replace(c, weight=c.weight * factor) for c in constraints)
 
 
+def text_fraction(c: "SoftText", columns: Sequence, n: int) -> np.ndarray:
+    """(n,) float64: the share of ``c.terms`` found in each document (every word of a term in one of the text
+    ``columns``: sequences of strings, ``None`` = missing), the reference for the stores' faster versions."""
+    from ..text import tokens
+
+    words = [set() for _ in range(n)]
+    for col in columns:
+        for j, v in enumerate(col):
+            if isinstance(v, str):
+                words[j] |= set(tokens(v))
+    out = np.zeros(n, dtype=np.float64)
+    for term in c.terms:
+        need = set(tokens(term))
+        out += np.array([need <= w for w in words], dtype=np.float64)
+    return out / len(c.terms)
+
+
 def _membership(values, wanted: Sequence[str], n: int) -> np.ndarray:
     from ..text import fold
 
@@ -293,6 +338,8 @@ def describe(c: SoftConstraint) -> dict:
                 "scale_min": c.scale}
     if isinstance(c, SoftPlace):
         return {"type": "place", "field": c.field, "values": list(c.values), "weight": c.weight}
+    if isinstance(c, SoftText):
+        return {"type": "text", "terms": list(c.terms), "fields": list(c.fields), "weight": c.weight}
     if isinstance(c, SoftNear):
         return {"type": "near", "lat": c.lat, "lon": c.lon, "radius_km": c.radius_km, "weight": c.weight,
                 "scale_km": c.scale_km}
@@ -313,4 +360,4 @@ boost_formula_painless = """
 """
 
 __all__ = ["SoftDateRange", "SoftMonths", "SoftWeekdays", "SoftHours", "SoftPlace", "SoftNear", "SoftConstraint",
-           "soft_boost", "day_number", "describe", "boost_formula_painless", "EPOCH", "boost_scale", "scale_soft"]
+           "soft_boost", "text_fraction", "SoftText", "day_number", "describe", "boost_formula_painless", "EPOCH", "boost_scale", "scale_soft"]

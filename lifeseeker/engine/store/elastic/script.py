@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from ....errors import StoreError
 from ...query.soft import (EPOCH, SoftConstraint, SoftDateRange, SoftHours, SoftMonths, SoftNear, SoftPlace,
-                           SoftWeekdays)
+                           SoftText, SoftWeekdays)
 from ...schema import load_schema
 from ...text import fold
 from ...timeparts import WEEKDAYS
@@ -72,6 +72,12 @@ def soft_script(soft: Sequence[SoftConstraint]) -> tuple[str, dict[str, Any]]:
             params[p + "v"] = sorted({fold(v) for v in c.values})
             lines.append(f"for (def v : doc['{c.field}']) {{ if (params.{p}v.contains(v)) "
                          f"{{ b += params.{p}w; break; }} }}")
+        elif isinstance(c, SoftText):  # Painless cannot read text: the store resolved the matches by id first
+            if c.resolved is None:
+                raise StoreError("soft text: the term matches were not resolved (ElasticStore.search does it)")
+            params[p + "m"] = {i: float(f) for i, f in c.resolved}
+            lines.append(f"if (doc['image_id'].size() != 0) {{ "
+                         f"b += params.{p}w * params.{p}m.getOrDefault(doc['image_id'].value, 0.0); }}")
         elif isinstance(c, SoftNear):
             params.update({p + "lat": c.lat, p + "lon": c.lon, p + "r": c.radius_km, p + "s": c.scale_km})
             lines.append(f"if (doc['location'].size() != 0) {{ double d = Math.max(0, doc['location'].arcDistance("
