@@ -133,3 +133,26 @@ def test_routing(text, answer_type, kind):
                                   "looking at an old clock", "Find the moment when I was at the mall"])
 def test_titles_and_searches_are_no_questions(text):
     assert not parse_query(text).is_question and route(text).answer_type is None
+
+
+def test_clip_text_keeps_names_whole():
+    assert parse_query("a taxi to Daejeon station").visual == "a taxi to Daejeon station"
+    p = parse_query("waiting for a taxi at Daejeon station")
+    assert p.cities == ("Daejeon",) and p.visual == "waiting for a taxi at Daejeon station"
+    assert parse_query("a red car in Dublin in May").visual == "a red car"  # a bare constraint still leaves
+    assert parse_query("in Ireland (but not in Dublin)").visual == ""
+    assert parse_query("a castle outside of Ireland").visual == "a castle"
+
+
+def test_parse_cli_shows_every_decision_with_its_evidence():
+    from click.testing import CliRunner
+
+    from lifeseeker.cli.query import parse_cmd
+
+    r = CliRunner().invoke(parse_cmd, ["Cat", "staring", "at", "a", "laptop", "in", "Cork", "before", "2016"])
+    out = json.loads(r.output)
+    by_text = {d["text"]: d for d in out["decisions"]}
+    assert by_text["Cat"]["as"] is None and by_text["Cat"]["evidence"].startswith("not a place (gazetteer city Çat")
+    assert by_text["Cork"]["as"] == "gazetteer city Cork (Ireland)" and by_text["Cork"]["evidence"] == "after 'in'"
+    assert by_text["2016"]["as"] == "upper bound year 2016"
+    assert out["date_to"] == "2015-12-31" and "date_from" not in out

@@ -147,9 +147,20 @@ def parse_cmd(text: tuple[str, ...], today) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the figures (and failures) as JSON.")
 @click.option("--failures", "show_failures", is_flag=True, help="List the queries that do not match exactly.")
-def eval_parse_cmd(files: tuple[Path, ...], as_json: bool, show_failures: bool) -> None:
-    """Score the parser against labelled queries (JSON lines with `text` and `expect`): exact-match rate per
-    query and precision/recall per constraint type."""
+@click.option("--vocabulary", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The lifelog's own place names: a CSV with a semantic_name (locality, city) column, e.g. an LSC "
+                   "metadata file.")
+def eval_parse_cmd(files: tuple[Path, ...], as_json: bool, show_failures: bool, vocabulary: Path | None) -> None:
+    """Score the parser against labelled queries (JSON lines with `text` and `expect`; a record's `today` is its
+    reference date): exact-match rate per query and precision/recall per constraint type."""
+    vocab = None
+    if vocabulary is not None:
+        from ..engine.query.vocab import Vocabulary
+
+        try:
+            vocab = Vocabulary.from_csv(vocabulary)
+        except (OSError, ValueError) as exc:
+            raise click.UsageError(str(exc)) from None
     results = {}
     for path in files:
         records = []
@@ -159,7 +170,7 @@ def eval_parse_cmd(files: tuple[Path, ...], as_json: bool, show_failures: bool) 
                     records.append(json.loads(line))
                 except ValueError as exc:
                     raise click.UsageError(f"{path}:{n}: not JSON ({exc})") from None
-        results[str(path)] = evaluate(records)
+        results[str(path)] = evaluate(records, vocabulary=vocab)
     if as_json:
         click.echo(json.dumps(results, indent=2, ensure_ascii=False, default=str))
         return

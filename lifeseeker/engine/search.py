@@ -209,10 +209,21 @@ class SearchService:
         from .query.chips import drop
         from .query.parse import parse_query
 
-        parsed = drop(parse_query(request.text), request.ignore)
+        parsed = drop(parse_query(request.text, vocabulary=self.vocabulary()), request.ignore)
         eff = replace(request, text=parsed.text or request.text, filters=tuple(request.filters) + parsed.filters,
                       soft=tuple(parsed.soft) + tuple(request.soft), understand=False)
         return eff, parsed.visual, parsed
+
+    def vocabulary(self):
+        """The lifelog's own place names (query/vocab.py ``Vocabulary``), built once per store version; None when
+        the store cannot list them (then no venue is recognised, nothing else changes)."""
+        from ..errors import LifeseekerError
+        from .query.vocab import vocabulary_for
+
+        try:
+            return vocabulary_for(self.store)
+        except (LifeseekerError, AttributeError, TypeError):
+            return None
 
     def encode_image(self, image) -> np.ndarray:
         """(d_clip,) float32 L2-normalised CLIP embedding of an RGB PIL ``image``.

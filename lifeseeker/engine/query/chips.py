@@ -21,6 +21,9 @@ CHIP_FIELDS: dict[str, tuple[str, ...]] = {
     "city": ("cities", "city_aliases"),
     "country": ("countries",),
     "semantic": ("semantic",),
+    "venue": ("venues",),
+    "exclude": ("excluded",),
+    "text": ("read_terms",),
 }
 
 
@@ -45,11 +48,18 @@ def _hhmm(minutes: int) -> str:
 
 
 def chips(parsed: ParsedQuery) -> list[Chip]:
-    """The chips of a parsed query, in a fixed order (date, months, weekdays, hours, city, country, semantic)."""
+    """The chips of a parsed query, in a fixed order (date, months, weekdays, hours, city, country, semantic,
+    venue, exclude, text)."""
     out: list[Chip] = []
     if parsed.date_from and parsed.date_to:
         a, b = parsed.date_from.isoformat(), parsed.date_to.isoformat()
         out.append(Chip("date", a if a == b else f"{a} – {b}", {"date_from": a, "date_to": b}))
+    elif parsed.date_from:  # one-sided: "since May 2019"
+        a = parsed.date_from.isoformat()
+        out.append(Chip("date", f"from {a}", {"date_from": a}))
+    elif parsed.date_to:  # "before St. Patrick's Day 2019"
+        b = parsed.date_to.isoformat()
+        out.append(Chip("date", f"up to {b}", {"date_to": b}))
     if parsed.months:
         out.append(Chip("months", ", ".join(MONTH_NAMES[m - 1] for m in parsed.months), None))
     if parsed.weekdays:
@@ -68,6 +78,13 @@ def chips(parsed: ParsedQuery) -> list[Chip]:
         out.append(Chip("country", ", ".join(parsed.countries), {"country": ",".join(parsed.countries)}))
     if parsed.semantic:
         out.append(Chip("semantic", ", ".join(parsed.semantic), {"semantic": ",".join(parsed.semantic)}))
+    if parsed.venues:
+        out.append(Chip("venue", ", ".join(parsed.venues), {"place": ",".join(parsed.venues)}))
+    if parsed.excluded:  # a soft penalty; no hard filter excludes a value
+        out.append(Chip("exclude", "not " + ", ".join(parsed.excluded), None))
+    if parsed.read_terms:  # graded OCR boost; hard: every word in the OCR text
+        out.append(Chip("text", "reads " + ", ".join(f"\u201c{t}\u201d" for t in parsed.read_terms),
+                        {"ocr": " ".join(parsed.read_terms)}))
     return out
 
 

@@ -3,10 +3,12 @@
 :func:`parse_query` runs the recognisers over one shared parse state (scan.py), each taking what it understood so
 that a later one never reads the same words, in this order (all in the user's local time):
 
+* the lifelog's own venues when a vocabulary is given (vocab.py): names from the store, matched first;
 * dates and weekdays (dates.py): years, months, days, seasons, named days and relative expressions;
 * clock times, else parts of day (clock.py) -> hour ranges;
 * semantic places, home and work (semantic.py), only where the moment happens;
 * countries, cities and landmarks (places.py, with the gazetteer of gazetteer.py);
+* text to read off a sign or a document (readable.py: "10/2019", "pump #8", quoted phrases) -> a graded OCR boost;
 * key:value hard filters first of all (keyvalue.py) and question detection / answer type last (questions.py).
 
 The CLIP text encoder gets ``visual`` (the text with constraint phrases removed), the TaT encoder gets ``text``
@@ -31,9 +33,11 @@ from .keyvalue import extract_filters
 from .places import parse_places
 from .questions import analyse_question
 from .scan import QUOTES, Scan, quoted_spans
+from .readable import parse_readable
 from .semantic import parse_semantic
 from .vocab import parse_venues
-from .soft import (SoftConstraint, SoftDateRange, SoftHours, SoftMonths, SoftPlace, SoftWeekdays, describe)
+from .soft import (SoftConstraint, SoftDateRange, SoftHours, SoftMonths, SoftPlace, SoftText, SoftWeekdays,
+                   describe)
 
 LANGUAGES = {"en": lang_en}
 OPEN_START, OPEN_END = date(1900, 1, 1), date(2100, 12, 31)  # the open side of a one-sided date range
@@ -59,6 +63,8 @@ class ParsedQuery:
             negative weight), never a positive constraint.
         venues: the lifelog's own place names (``semantic_name`` values of the store's vocabulary, vocab.py)
             the text names.
+        read_terms: text to read ("10/2019", "pump 8", a quoted phrase; readable.py): a graded boost on the OCR
+            text (``SoftText``).
         decisions: what each phrase became and the evidence (``lifeseeker parse`` shows them).
         filters: hard filter clauses from key:value terms.
         is_question, answer_type, answer_kind: see questions.py.
@@ -80,6 +86,7 @@ class ParsedQuery:
     places: tuple[str, ...] = ()
     excluded: tuple[str, ...] = ()
     venues: tuple[str, ...] = ()
+    read_terms: tuple[str, ...] = ()
     filters: tuple[Filter, ...] = ()
     is_question: bool = False
     answer_type: str | None = None
@@ -114,9 +121,11 @@ class ParsedQuery:
         if self.semantic:
             out.append(SoftPlace("semantic_name", self.semantic, weight=0.03))
         if self.venues:
-            out.append(SoftPlace("semantic_name", self.venues))
+            out.append(SoftPlace("places", self.venues))  # places holds semantic_name, locality, city, country
         if self.excluded:
             out.append(SoftPlace("places", self.excluded, weight=-0.05))
+        if self.read_terms:
+            out.append(SoftText(self.read_terms))
         return tuple(out)
 
     def constraints(self) -> dict[str, Any]:
@@ -152,7 +161,8 @@ class ParsedQuery:
         return {
             "text": self.text, "visual": self.visual, **{k: v for k, v in self.constraints().items()},
             "answer_type": self.answer_type, "answer_kind": self.answer_kind, "places": list(self.places),
-            "soft": [describe(c) for c in self.soft], "filters": [describe_filter(f) for f in self.filters],
+            "read_terms": list(self.read_terms), "soft": [describe(c) for c in self.soft],
+            "filters": [describe_filter(f) for f in self.filters],
             "warnings": list(self.warnings), "decisions": list(self.decisions),
         }
 
@@ -186,6 +196,7 @@ def _visual_text(ctx: Scan) -> str:
     text = re.sub(r"(^|[.!?]\s*)[,;:]\s*", r"\1", text)
     text = re.sub(r"\b(?:it was|it's|it is)\s*(?:(?:or|and)\s*)?([.!?]|$)", r"\1", text, flags=re.I)
     text = re.sub(r"(?:^|\s)[.,;:]+(?=\s|$)", " ", text)
+    text = re.sub(r"\(\s*\)|\[\s*\]", "", text)  # brackets left empty by a removed phrase
     text = re.sub(r"\s+", " ", text).strip(" ,;:")
     return text
 
@@ -221,6 +232,7 @@ def parse_query(text: str, today: date | None = None, lang: str = "en", vocabula
     ctx.remove.extend(kv_spans)
     ctx.key_values.extend(kv_spans)
 
+    venues = parse_venues(ctx, vocabulary) if vocabulary is not None else ()  # first: "Night Market", "May St"
     dates = parse_dates(ctx)
     date_from, date_to, months = resolve_dates(dates)
     weekdays = parse_weekdays(ctx, dates.weekdays)
@@ -228,8 +240,8 @@ def parse_query(text: str, today: date | None = None, lang: str = "en", vocabula
     parts = parse_parts(ctx)
     hour_ranges = merge_ranges(clock) if clock else merge_ranges(parts)
     semantic = parse_semantic(ctx)
-    venues = parse_venues(ctx, vocabulary) if vocabulary is not None else ()
     places = parse_places(ctx)
+    read_terms = parse_readable(ctx)
     q = analyse_question(t, words)
 
     full = raw
@@ -240,7 +252,8 @@ def parse_query(text: str, today: date | None = None, lang: str = "en", vocabula
         text=full, visual=_visual_text(ctx), date_from=date_from, date_to=date_to, months=months,
         weekdays=weekdays, hour_ranges=hour_ranges, countries=tuple(places.countries), cities=tuple(places.cities),
         city_aliases=tuple(places.aliases), semantic=semantic, places=tuple(dict.fromkeys(places.places)),
-        excluded=tuple(places.excluded), venues=tuple(venues), decisions=tuple(ctx.decisions),
+        excluded=tuple(places.excluded), venues=tuple(venues), read_terms=tuple(read_terms),
+        decisions=tuple(ctx.decisions),
         filters=tuple(filters), is_question=q.is_question, answer_type=q.answer_type, answer_kind=q.answer_kind,
         warnings=tuple(ctx.warnings))
 

@@ -168,7 +168,14 @@ def parse_places(ctx: Scan) -> Places:
             constrains = bool(re.search(lang.ROUTE_CUES, t[s0:s1], re.I))  # "flew home from China": origin only
             if not constrains:
                 evidence = "an origin ('from' without a route): no constraint"
-        if re.search(lang.PLACE_NEGATION_BEFORE, left, re.I):
+        neg = re.search(lang.PLACE_NEGATION_BEFORE, left, re.I)
+        neg_at = None
+        if neg:
+            neg_at = a - len(left) + neg.start()
+            while neg_at > 0 and t[neg_at - 1] == " ":
+                neg_at -= 1
+            if re.search(r"\bbut\s*$", t[:neg_at]):  # "(but not in Dublin)"
+                neg_at = re.search(r"\bbut\s*$", t[:neg_at]).start()
             constrains = False
             name = geo.country if geo.kind == "region" else geo.name
             if name and name not in out.excluded:
@@ -185,7 +192,14 @@ def parse_places(ctx: Scan) -> Places:
                 out.aliases.extend(x for x in geo.aliases if x not in out.aliases)
             if geo.country and geo.country not in out.countries:
                 out.countries.append(geo.country)
-        ctx.take(a, b, remove=(geo.kind != "landmark"))
+        # The CLIP text keeps a name whole: "a taxi to Daejeon station" is not "a taxi station"; a destination
+        # (no constraint) keeps its words too. A negated place leaves with its negation ("(but not in Dublin)").
+        nxt = fold(toks[j][2]) if j < len(toks) and adjacent(j - 1, j) else ""
+        keep = geo.kind == "landmark" or nxt in lang.GEO_TYPE_WORDS or nxt in lang.VENUE_NOUNS or (
+            not constrains and evidence.startswith("a destination"))
+        ctx.take(a, b, remove=not keep)
+        if neg_at is not None:
+            ctx.remove.append((neg_at, a))
         i = j
     return out
 

@@ -28,12 +28,20 @@ SoftHours          minutes from ``minute_of_day`` to [start, end], cyclic       
 SoftPlace          0 if the keyword field (folded) holds one of the values,     0.05    - (no decay: match or 0)
                    else no boost                                                (0.03 for semantic_name)
 SoftNear           km beyond ``radius_km`` from (lat, lon) (haversine)         0.05    ``scale_km`` (default 5)
+SoftText           graded: w * (terms found in ``ocr_text``) / (terms)          0.1     - (a share, no decay)
 =================  ==========================================================  ======  ==========================
 
 So a month misremembered by one keeps exp(-1/2) = 61 % of the month boost, a weekday off by one 37 %, an hour
 range missed by 45 minutes 61 %. The weights are small next to the cosine terms (all boosts together at most
 about 0.23, while a relevant image typically leads an irrelevant one by more than that in fused cosine), so the
 vectors still decide and the constraints break near-ties.
+
+Text-only scoring: without an image model (or without a CLIP query vector) the fused score is only
+``W_TaT * cos(TaT)`` (0.3 of its full range), so boosts of absolute size would weigh 1 / 0.3 = 3.3 times more than
+designed. Both stores therefore multiply every boost by ``boost_scale`` = (sum of the weights of the components
+present) / (sum of all weights): 0.3 text-only, 1 with both; the boosts keep the same share of the score.
+
+A negated place ("not in Dublin") is a ``SoftPlace`` with a negative weight (-0.05): a penalty, not a filter.
 
 Every term is arithmetic on stored document values (``date``, ``month``, ``weekday``, ``minute_of_day``, keyword
 fields, ``location``) with ``exp``/``min``/``max``/``abs``, so Elasticsearch can compute the same number in a
@@ -47,7 +55,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping, Sequence, Union
+from typing import Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
@@ -147,7 +155,28 @@ class SoftNear:
     scale_km: float = 5.0
 
 
-SoftConstraint = Union[SoftDateRange, SoftMonths, SoftWeekdays, SoftHours, SoftPlace, SoftNear]
+@dataclass(frozen=True)
+class SoftText:
+    """Text to read: terms that look like something on a sign or a document ("10/2019", "pump #8", "AC/DC", a
+    quoted phrase). Graded: ``weight * (terms found) / (terms)``, a term found when every one of its words
+    (``text.tokens``) occurs in one of ``fields`` (the ``TextMatch`` rule).
+
+    ``resolved``: per-document fractions ``((image_id, fraction), ...)`` computed by a store that cannot read text
+    in a script (Elasticsearch fetches the ids matching each term first); None elsewhere.
+    """
+
+    terms: tuple[str, ...]
+    fields: tuple[str, ...] = ("ocr_text",)
+    weight: float = 0.1  # an exact text on a sign is rarer and surer than a remembered month
+    resolved: tuple[tuple[str, float], ...] | None = None
+
+    def __post_init__(self) -> None:
+        from ..text import tokens
+
+        _check(bool(self.terms) and all(tokens(t) for t in self.terms), "soft text: give terms with words")
+
+
+SoftConstraint = Union[SoftDateRange, SoftMonths, SoftWeekdays, SoftHours, SoftPlace, SoftNear, SoftText]
 
 
 def _decay(weight: float, dist: np.ndarray, scale: float) -> np.ndarray:
@@ -175,11 +204,12 @@ def soft_boost(constraints: Sequence[SoftConstraint], fields: Mapping[str, np.nd
         fields: per-document float arrays of length ``n``, NaN where the document lacks the value:
             ``day`` (local date as days since 1970-01-01), ``month`` (1-12), ``weekday`` (0 = Mon .. 6 = Sun),
             ``minute_of_day`` (0-1439, local), ``lat``/``lon`` (degrees); and for ``SoftPlace`` the field's values
-            as an object array of strings or lists of strings (``None`` = missing). Arrays a constraint does not
+            as an object array of strings or lists of strings (``None`` = missing); for ``SoftText`` its text
+            fields as strings. Arrays a constraint does not
             use may be absent.
         n: number of documents.
-        matches: optional precomputed booleans for ``SoftPlace`` constraints, keyed by the constraint's index in
-            ``constraints`` (a store that can test keyword membership faster passes them).
+        matches: optional precomputed booleans for ``SoftPlace`` constraints (fractions 0..1 for ``SoftText``),
+            keyed by the constraint's index in ``constraints`` (a store that can test them faster passes them).
 
     Returns:
         float64 array (n,) of boosts, each >= 0.
@@ -214,6 +244,11 @@ def soft_boost(constraints: Sequence[SoftConstraint], fields: Mapping[str, np.nd
             if hit is None:
                 hit = _membership(fields[c.field], c.values, n)
             total += np.where(np.asarray(hit, dtype=bool), c.weight, 0.0)
+        elif isinstance(c, SoftText):
+            frac = matches.get(i) if matches is not None else None
+            if frac is None:
+                frac = text_fraction(c, [fields[f] for f in c.fields], n)
+            total += c.weight * np.asarray(frac, dtype=np.float64)
         elif isinstance(c, SoftNear):
             lat = np.asarray(fields["lat"], dtype=np.float64)
             lon = np.asarray(fields["lon"], dtype=np.float64)
@@ -222,6 +257,53 @@ def soft_boost(constraints: Sequence[SoftConstraint], fields: Mapping[str, np.nd
         else:
             raise TypeError(f"not a soft constraint: {c!r}")
     return total
+
+
+def boost_scale(weights, present: Iterable[str]) -> float:
+    """The factor applied to every soft boost so that the boosts' share of the score is the same whichever
+    vector components a query has (module docstring, "Text-only scoring"):
+
+        factor = (sum of the weights of the components present) / (sum of all the weights)
+
+    e.g. 0.3 / (0.7 + 0.3) = 0.3 for a text-only query (no CLIP vector) with the default weights, 1 with both.
+    Without any vector component the boosts alone order the documents: factor 1.
+
+    Args:
+        weights: the fusion weights (``filters.Weights``: ``iat``, ``tat``).
+        present: the vector fields the query has a usable vector for (``"clip_vec"``, ``"capmeta_vec"``).
+    Returns:
+        A float in (0, 1].
+    """
+    w = {"clip_vec": float(weights.iat), "capmeta_vec": float(weights.tat)}
+    have = sum(w[f] for f in set(present) if f in w)
+    total = sum(w.values())
+    return have / total if have > 0 and total > 0 else 1.0
+
+
+def scale_soft(constraints: Sequence[SoftConstraint], factor: float) -> tuple[SoftConstraint, ...]:
+    """The constraints with every weight multiplied by ``factor`` (:func:`boost_scale`); the same objects when 1."""
+    from dataclasses import replace
+
+    if factor == 1.0:
+        return tuple(constraints)
+    return tuple(replace(c, weight=c.weight * factor) for c in constraints)
+
+
+def text_fraction(c: "SoftText", columns: Sequence, n: int) -> np.ndarray:
+    """(n,) float64: the share of ``c.terms`` found in each document (every word of a term in one of the text
+    ``columns``: sequences of strings, ``None`` = missing), the reference for the stores' faster versions."""
+    from ..text import tokens
+
+    words = [set() for _ in range(n)]
+    for col in columns:
+        for j, v in enumerate(col):
+            if isinstance(v, str):
+                words[j] |= set(tokens(v))
+    out = np.zeros(n, dtype=np.float64)
+    for term in c.terms:
+        need = set(tokens(term))
+        out += np.array([need <= w for w in words], dtype=np.float64)
+    return out / len(c.terms)
 
 
 def _membership(values, wanted: Sequence[str], n: int) -> np.ndarray:
@@ -256,6 +338,8 @@ def describe(c: SoftConstraint) -> dict:
                 "scale_min": c.scale}
     if isinstance(c, SoftPlace):
         return {"type": "place", "field": c.field, "values": list(c.values), "weight": c.weight}
+    if isinstance(c, SoftText):
+        return {"type": "text", "terms": list(c.terms), "fields": list(c.fields), "weight": c.weight}
     if isinstance(c, SoftNear):
         return {"type": "near", "lat": c.lat, "lon": c.lon, "radius_km": c.radius_km, "weight": c.weight,
                 "scale_km": c.scale_km}
@@ -276,4 +360,4 @@ boost_formula_painless = """
 """
 
 __all__ = ["SoftDateRange", "SoftMonths", "SoftWeekdays", "SoftHours", "SoftPlace", "SoftNear", "SoftConstraint",
-           "soft_boost", "day_number", "describe", "boost_formula_painless", "EPOCH"]
+           "soft_boost", "text_fraction", "SoftText", "day_number", "describe", "boost_formula_painless", "EPOCH", "boost_scale", "scale_soft"]

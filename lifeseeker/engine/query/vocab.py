@@ -22,7 +22,7 @@ import re
 import threading
 from typing import Any, Iterable
 
-from .gazetteer import WORD_RE, key_of
+from .gazetteer import WORD_RE, gazetteer, key_of
 from .scan import Scan, quoted_spans
 from .words import is_common_word
 
@@ -33,17 +33,22 @@ MAX_WORDS = 6
 
 
 def edit_distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance between ``a`` and ``b``, or ``limit + 1`` as soon as it exceeds ``limit``."""
+    """Edit distance between ``a`` and ``b`` (insertions, deletions, substitutions and swaps of two neighbouring
+    letters, each 1: the optimal string alignment distance, "centre"/"center" = 1), or ``limit + 1`` as soon as
+    it exceeds ``limit``."""
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    prev2: list[int] = []
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i] + [0] * len(b)
         for j, cb in enumerate(b, 1):
             cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
         if min(cur) > limit:
             return limit + 1
-        prev = cur
+        prev2, prev = prev, cur
     return prev[-1]
 
 
@@ -74,9 +79,27 @@ class Vocabulary:
                 self.venues.setdefault(k, value)
             else:
                 self.towns.add(k)
-        self.by_words: dict[int, list[str]] = {}
-        for k in self.venues:
-            self.by_words.setdefault(len(k.split()), []).append(k)
+        # compact keys (spaces dropped: "market place" = "marketplace"), by first letter for the typo search
+        self.compact: dict[str, str] = {k.replace(" ", ""): k for k in self.venues}
+        self.by_letter: dict[str, list[str]] = {}
+        for c in self.compact:
+            self.by_letter.setdefault(c[0], []).append(c)
+
+    @classmethod
+    def from_csv(cls, path) -> "Vocabulary":
+        """From a CSV with a header naming any of ``VOCAB_FIELDS`` (an LSC metadata file has ``semantic_name``).
+
+        Raises:
+            OSError: the file cannot be read. ValueError: no column is named like a vocabulary field.
+        """
+        import csv
+
+        with open(path, encoding="utf-8", newline="") as fh:
+            rows = csv.DictReader(fh)
+            fields = [f for f in VOCAB_FIELDS if f in (rows.fieldnames or ())]
+            if not fields:
+                raise ValueError(f"{path}: no column named {' or '.join(VOCAB_FIELDS)}")
+            return cls([(f, (row.get(f) or "").strip()) for row in rows for f in fields])
 
     def __len__(self) -> int:
         return len(self.venues) + len(self.towns)
@@ -90,16 +113,19 @@ class Vocabulary:
         """The stored venue name for a folded n-gram and the edit distance (0 = exact), or None."""
         if key in self.venues:
             return self.venues[key], 0
+        c = key.replace(" ", "")
+        if not c:
+            return None
+        if c in self.compact:
+            return self.venues[self.compact[c]], 0
         limit = _typo_limit(key)
         if not limit:
             return None
         best = None
-        for cand in self.by_words.get(len(key.split()), ()):
-            if cand[0] != key[0]:
-                continue
-            d = edit_distance(key, cand, limit)
+        for cand in self.by_letter.get(c[0], ()):
+            d = edit_distance(c, cand, limit)
             if d <= limit and (best is None or d < best[1]):
-                best = (self.venues[cand], d)
+                best = (self.venues[self.compact[cand]], d)
         return best
 
 
@@ -111,6 +137,7 @@ def parse_venues(ctx: Scan, vocab: Vocabulary) -> list[str]:
     """
     out: list[str] = []
     t = ctx.t
+    landmarks = gazetteer(ctx.lang).landmarks
     for a, b in quoted_spans(ctx.raw):  # quoted: strong evidence
         inner = t[a + 1:b - 1]
         got = vocab.lookup(key_of(inner)) if inner.strip() else None
@@ -131,8 +158,9 @@ def parse_venues(ctx: Scan, vocab: Vocabulary) -> list[str]:
             if got is None:
                 continue
             surface = ctx.raw[a:b]
-            if n == 1 and is_common_word(surface) and not surface[:1].isupper():
-                ctx.decide(a, b, None, f"venue {got[0]} not read: a common word written in lower case")
+            content = [w for w in WORD_RE.findall(surface) if w.lower() not in ("the", "of", "a", "an")]
+            if content and all(is_common_word(w) and not w[:1].isupper() for w in content):
+                ctx.decide(a, b, None, f"venue {got[0]} not read: common words written in lower case")
                 continue
             if n == 1 and got[1]:
                 continue  # a one-word typo match is too weak
@@ -147,7 +175,8 @@ def parse_venues(ctx: Scan, vocab: Vocabulary) -> list[str]:
             out.append(name)
         ctx.decide(a, b, f"venue {name}", "a name of the lifelog's own places" +
                    (f" (edit distance {dist})" if dist else ""))
-        ctx.take(a, b, remove=False)
+        if key_of(name) not in landmarks:  # "Sagrada Familia", "DCU": the gazetteer still reads their city
+            ctx.take(a, b, remove=False)
         i += n
     return out
 

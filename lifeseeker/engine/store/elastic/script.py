@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 from ....errors import StoreError
 from ...query.soft import (EPOCH, SoftConstraint, SoftDateRange, SoftHours, SoftMonths, SoftNear, SoftPlace,
-                           SoftWeekdays)
+                           SoftText, SoftWeekdays)
 from ...schema import load_schema
 from ...text import fold
 from ...timeparts import WEEKDAYS
@@ -81,6 +81,12 @@ def soft_script(soft: Sequence[SoftConstraint]) -> tuple[str, dict[str, Any]]:
             params[p + "v"] = sorted({fold(v) for v in c.values})
             lines.append(f"for (def v : doc['{c.field}']) {{ if (params.{p}v.contains(v)) "
                          f"{{ b += params.{p}w; break; }} }}")
+        elif isinstance(c, SoftText):  # Painless cannot read text: the store resolved the matches by id first
+            if c.resolved is None:
+                raise StoreError("soft text: the term matches were not resolved (ElasticStore.search does it)")
+            params[p + "m"] = {i: float(f) for i, f in c.resolved}
+            lines.append(f"if (doc['image_id'].size() != 0) {{ "
+                         f"b += params.{p}w * params.{p}m.getOrDefault(doc['image_id'].value, 0.0); }}")
         elif isinstance(c, SoftNear):
             params.update({p + "lat": c.lat, p + "lon": c.lon, p + "r": c.radius_km, p + "s": c.scale_km})
             lines.append(f"if (doc['location'].size() != 0) {{ double d = Math.max(0, doc['location'].arcDistance("
@@ -108,7 +114,8 @@ def fused_script(vectors: dict[str, list[float]], weights: dict[str, float],
         terms.append(f"if (doc['{field}'].size() != 0) {{ s += params.{wp} * cosineSimilarity(params.{qp}, '{field}'); }}")
         params[qp] = vec
         params[wp] = weights[field]
-    params["offset"] = float(sum(weights[f] for f in vectors))
+    # a negative boost (an excluded place) lowers the floor too: the offset keeps every score non-negative
+    params["offset"] = float(sum(weights[f] for f in vectors)) + float(sum(-c.weight for c in soft if c.weight < 0))
     source = "double s = params.offset; " + " ".join(terms)
     if soft:
         boost_src, boost_params = soft_script(soft)

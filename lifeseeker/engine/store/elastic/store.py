@@ -17,6 +17,7 @@ Search (one ``_search`` per query, plus a ``_count`` to choose the path)
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -27,8 +28,8 @@ import numpy as np
 from elasticsearch.dsl import Q
 
 from ....errors import StoreError
-from ...filters import Filter
-from ...query.soft import SoftConstraint
+from ...filters import Filter, TextMatch
+from ...query.soft import SoftConstraint, SoftText, boost_scale, scale_soft
 from ..base import VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unusable_vectors, report_dropped
 from .bulk import bulk_upsert
 from .docs import doc_from_source, docs_of, parse_facets, parse_hits
@@ -185,6 +186,7 @@ class ElasticStore(IndexVersions):
         soft constraints only and not ``exact``: indexed candidates (:func:`~.query.soft_candidates`) and the exact
         boost script over a window of ``max(num_candidates, size)`` (never a script over every document)."""
         vectors, weights = self._query_vectors(query)
+        soft = scale_soft(soft, boost_scale(query.weights, vectors))  # the same share as in the embedded store
         size = min(MAX_WINDOW, limit + FETCH_MARGIN)
         flt = filter_query(filters)
         body: dict[str, Any] = {"size": size, "_source": {"excludes": list(VECTOR_FIELDS)}, "track_total_hits": False}
@@ -216,6 +218,24 @@ class ElasticStore(IndexVersions):
         body["rescore"] = {"window_size": min(MAX_WINDOW, k * len(knn)), "query": rescore}
         return body
 
+    def _resolve_text(self, soft: Sequence[SoftConstraint]) -> tuple[SoftConstraint, ...]:
+        """``SoftText`` with its per-document fractions: one ``_search`` per term for the ids whose text fields hold
+        every word of it (the ``TextMatch`` clause; at most ``MAX_WINDOW`` ids per term), the same rule as the
+        embedded store's word index (soft.text_fraction)."""
+        out = []
+        for c in soft:
+            if isinstance(c, SoftText) and c.resolved is None:
+                counts: dict[str, int] = {}
+                for term in c.terms:
+                    body = {"size": MAX_WINDOW, "_source": False, "track_total_hits": False,
+                            "query": filter_query([TextMatch(term, c.fields)]), "sort": [{"image_id": "asc"}]}
+                    got = self._call("search", self.client.search, index=self.index, body=body, missing=None)
+                    for h in (got or {}).get("hits", {}).get("hits", []):
+                        counts[h["_id"]] = counts.get(h["_id"], 0) + 1
+                c = replace(c, resolved=tuple(sorted((i, k / len(c.terms)) for i, k in counts.items())))
+            out.append(c)
+        return tuple(out)
+
     def search(self, query: VectorQuery, filters: Sequence[Filter] = (), limit: int = 50, *,
                soft: Sequence[SoftConstraint] = ()) -> list[Hit]:
         """Fused top-``limit`` (plus soft boosts) among documents passing every filter, best first (ties: image_id
@@ -230,6 +250,7 @@ class ElasticStore(IndexVersions):
         n = self.count(filters)
         if n == 0:
             return []
+        soft = self._resolve_text(soft)
         body = self.search_body(query, filters, limit, exact=n <= self.exact_threshold, soft=soft)
         got = self._call("search", self.client.search, index=self.index, body=body, missing=None)
         if not got:

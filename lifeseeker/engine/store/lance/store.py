@@ -19,7 +19,8 @@ import pyarrow.compute as pc
 
 from ....errors import StoreError
 from ...filters import Filter
-from ...query.soft import SoftConstraint, SoftPlace, soft_boost
+from ...query.soft import SoftConstraint, SoftPlace, SoftText, boost_scale, scale_soft, soft_boost
+from ...text import tokens
 from ...schema import load_schema
 from ..base import VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unusable_vectors, report_dropped
 from .ann import AnnIndex, ann_for
@@ -213,7 +214,8 @@ class LanceStore:
                 scored = cand
         score = vectors.scores(fq, scored)
         n_scored = len(score)
-        if soft:
+        if soft:  # boosts scaled by the share of the components present (soft.boost_scale), as in Elasticsearch
+            soft = scale_soft(soft, boost_scale(query.weights, fq.parts))
             score = score + self._soft_boost(snap, soft, scored, n_scored)
         pos = top_k(score, limit, lambda p: snap.rank_of(p if scored is None else scored[p]))
         picked = pos if scored is None else scored[pos]
@@ -233,6 +235,15 @@ class LanceStore:
             if isinstance(c, SoftPlace):
                 hit = snap.folded_in(c.field, c.values)
                 matches[i] = hit if rows is None else hit[rows]
+            elif isinstance(c, SoftText):  # share of the terms whose every word is in a text field (word index)
+                frac = np.zeros(snap.n, dtype=np.float64)
+                for term in c.terms:
+                    found = np.ones(snap.n, dtype=bool)
+                    for tok in tokens(term):
+                        found &= np.logical_or.reduce([snap.word_in(f, tok) for f in c.fields])
+                    frac += found
+                frac /= len(c.terms)
+                matches[i] = frac if rows is None else frac[rows]
         return soft_boost(soft, fields, n, matches)
 
     def neighbours(self, around: datetime, before_s: int, after_s: int, collection: str | None = None,
