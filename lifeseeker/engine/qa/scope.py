@@ -11,8 +11,9 @@ cities, semantic places) and the lifelog itself:
   parser's places;
 * **outside**: "outside Ireland" (the countries after "outside"), "abroad" / "overseas" (the home country:
   the most frequent country of the lifelog's located frames, :func:`home_country`);
-* **concept**: what the question looks for when it names no venue ("a shop with clothes on display"): the
-  parser's visual remainder without the question's scaffolding.
+* **concept**: what the question looks for ("a shop with clothes on display", "a BBQ in the garden"): the parser's
+  visual remainder without the question's scaffolding, the venue's name and the semantic place; '' when only
+  words of counting and dating are left ("my last day at work").
 
 A frame is *in scope* when its local time passes every time constraint and its place every place constraint;
 an empty scope makes the answer "no photo matches", never another place's answer.
@@ -30,6 +31,7 @@ from ..text import fold
 from .routing import content_words
 from .travel import CONTINENT_WORDS, continent_of
 
+_SEMANTIC_WORDS = re.compile(r"\b(?:at\s+home|at\s+work|in\s+the\s+office|my\s+(?:home|house|office))\b", re.I)
 _OUTSIDE = re.compile(r"\boutside\s+(?:of\s+)?(?:the\s+)?([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)")
 _ABROAD = re.compile(r"\b(?:abroad|overseas|out\s+of\s+the\s+country)\b", re.I)
 # question scaffolding stripped from the front of the concept ("how many times did I visit" a shop ...)
@@ -39,6 +41,9 @@ _LEAD = re.compile(
     r"go\s+|went\s+)?(?:visit(?:ed)?|go(?:ne)?\s+(?:to|into)|went\s+(?:to|into)|enter(?:ed)?|stop(?:ped)?\s+at|"
     r"shop(?:ped)?\s+at|be(?:en)?\s+(?:at|in)|at|to|in)?\s*", re.I)
 _TAIL = re.compile(r"[?.!\s]+$")
+# words of counting and dating questions that name no thing to look for ("my last day at work", "stay", "trip")
+_NOT_A_THING = frozenset("day days date night nights stay stayed spend spent sleep slept trip trips times "
+                         "time visit visits visited first last latest final take took taken there".split())
 _ORDINAL = re.compile(r"\b(?:the\s+)?(?:first|last|latest|final|most\s+recent)\s+(?:time\s+)?", re.I)
 
 
@@ -167,7 +172,7 @@ def concept_text(visual: str, venue: str | None = None) -> str:
         s = re.sub(re.escape(venue), " ", s, flags=re.I)
     s = _ABROAD.sub(" ", s)
     s = re.sub(r"\s+", " ", _TAIL.sub("", s)).strip()
-    return s if content_words(s) else ""
+    return s if [w for w in content_words(s) if w not in _NOT_A_THING] else ""
 
 
 def build_scope(question: str, parsed, docs: Sequence[dict]) -> Scope:
@@ -204,7 +209,8 @@ def build_scope(question: str, parsed, docs: Sequence[dict]) -> Scope:
         countries = tuple(c for c in countries if fold(c) in fold(question) and fold(c) not in fold(venue))
     return Scope(parsed.date_from, parsed.date_to, tuple(parsed.months), tuple(parsed.weekdays),
                  tuple(parsed.hour_ranges), countries, cities, continents, outside, semantic, venue,
-                 "" if (venue or semantic) else concept_text(parsed.visual, venue), tuple(notes))
+                 concept_text(_SEMANTIC_WORDS.sub(" ", parsed.visual) if semantic else parsed.visual, venue),
+                 tuple(notes))
 
 
 __all__ = ["Scope", "build_scope", "find_venue", "concept_text", "home_country"]

@@ -54,19 +54,39 @@ def answer_shape(ctx: Ctx, shape: Shape, drop: Sequence[str] = ()) -> Answer | N
         return None
     kind = SHAPE_ROUTES[name]
     ctx.route = Route(kind[0], kind[1], False, None, ctx.route.question, ctx.route.parser_type)
-    if name == "flights":
-        return answer_flights(ctx, scope, shape.modifier, drop)
-    if name == "nights":
-        return answer_nights(ctx, scope, drop)
-    if name == "trips":
-        return answer_trips(ctx, scope, drop)
-    if name == "visits":
-        return answer_visits(ctx, scope, drop)
-    if name == "dates":
-        return answer_date(ctx, scope, shape.order)
     if name == "names":
         return answer_name(ctx, scope)
-    return answer_colours(ctx, scope, shape.objects)
+    if name == "colours":
+        return answer_colours(ctx, scope, shape.objects)
+    if name == "flights":
+        ans = answer_flights(ctx, scope, shape.modifier, drop)
+    elif name == "nights":
+        ans = answer_nights(ctx, scope, drop)
+    elif name == "trips":
+        ans = answer_trips(ctx, scope, drop)
+    elif name == "visits":
+        ans = answer_visits(ctx, scope, drop)
+    else:
+        ans = answer_date(ctx, scope, shape.order)
+    return with_evidence(ans, ctx.lifelog or [])
+
+
+def with_evidence(ans: Answer, docs: Sequence[dict]) -> Answer:
+    """``ans`` with one evidence event per counted item (its span, place, frames; its label as the event's own
+    answer) and those frames as evidence images, so pages and clients that show events show what was counted."""
+    from ..events import place_of
+    from .result import EvidenceEvent, EvidenceImage
+
+    by_id = {d["image_id"]: d for d in docs}
+    for it in ans.items:
+        if not it.counted:
+            continue
+        ans.events.append(EvidenceEvent(it.item_id, 1.0, it.start, it.end, it.place, list(it.image_ids), it.label))
+        for iid in it.image_ids:
+            d = by_id.get(iid, {})
+            ans.images.append(EvidenceImage(iid, 1.0, it.item_id, d.get("local_time"), place_of(d) if d else None,
+                                            it.label, d.get("ocr_text")))
+    return ans
 
 
 def load_evidence_image(store, image_id: str):
@@ -159,4 +179,4 @@ class QaService:
         return ans
 
 
-__all__ = ["QaService", "load_evidence_image", "ANSWERERS", "SHAPE_ROUTES", "answer_shape"]
+__all__ = ["QaService", "load_evidence_image", "ANSWERERS", "SHAPE_ROUTES", "answer_shape", "with_evidence"]

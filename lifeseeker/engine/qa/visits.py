@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from ..store.base import VectorQuery
 from ..timeparts import MONTH_NAMES
 from .context import Ctx
-from .evidence import relevant_hits
+from .evidence import CUT_STEP, relevant_hits, stability
 from .result import Answer, CountedItem
 from .scope import Scope
 from .stays import Stay, nights_at, segment_stays, timeline
@@ -61,14 +61,14 @@ def no_match(ctx: Ctx, scope: Scope, what: str = "photo") -> Answer:
     """The answer when nothing is inside the scope: no value, ``no_match`` set, "no photo matches"."""
     why = f"no {what} matches {scope.describe()}"
     ans = ctx.result(None, None, 0.0, explanation=why, rule="empty scope: nothing to count or date",
-                     notices=ctx.notices + [f"No photo matches: {why}."])
+                     notices=ctx.notices + [f"No photo matches {scope.describe()}."])
     ans.no_match = True
     return ans
 
 
-def concept_scores(ctx: Ctx, scope: Scope) -> dict[str, float]:
-    """image_id -> score of the frames that resemble ``scope.concept`` (relevance cut of ``relevant_hits``),
-    searched inside the caller's filters; {} without a concept."""
+def concept_scores(ctx: Ctx, scope: Scope, loosen: float = 0.0) -> dict[str, float]:
+    """image_id -> score of the frames that resemble ``scope.concept`` (relevance cut of ``relevant_hits``, its
+    thresholds lowered by ``loosen``), searched inside the caller's filters; {} without a concept."""
     if not scope.concept:
         return {}
     svc = ctx.svc.search
@@ -76,27 +76,27 @@ def concept_scores(ctx: Ctx, scope: Scope) -> dict[str, float]:
     vq = VectorQuery(vq.clip, vq.tat, ctx.vq.weights)
     hits = svc.store.search(vq, ctx.filters, limit=ctx.cfg.count_limit)
     hits = [h for h in hits if scope.in_time(h.doc) and scope.in_region(h.doc)]
-    rel = relevant_hits(hits, vq.weights, vq.clip is not None, vq.tat is not None, ctx.cfg.relative_cut,
-                        ctx.cfg.iat_floor, ctx.cfg.tat_floor)
+    rel = relevant_hits(hits, vq.weights, vq.clip is not None, vq.tat is not None, ctx.cfg.relative_cut - loosen,
+                        ctx.cfg.iat_floor - loosen, ctx.cfg.tat_floor - loosen)
     return {h.image_id: h.score for h in rel}
 
 
-def matching_stays(ctx: Ctx, scope: Scope, docs: list[dict]) -> tuple[list[Stay], list[dict]]:
-    """(the matching stays in time order, the frames inside the scope) — module docstring."""
+def matching_stays(ctx: Ctx, scope: Scope, docs: list[dict], loosen: float = 0.0) -> tuple[list[Stay], list[dict]]:
+    """(the matching stays in time order, the frames inside the scope) — module docstring; ``loosen``: as in
+    :func:`concept_scores`."""
     inside = [d for d in docs if scope.in_time(d) and scope.in_region(d)]
     stays = segment_stays(inside)
     if scope.venue or scope.semantic:
-        out = [s for s in stays if scope.at_venue(s.docs[0])]
-    elif scope.concept:
-        scores = concept_scores(ctx, scope)
-        out = []
-        for s in stays:
-            s.match = [d for d in s.docs if d["image_id"] in scores]
-            if s.match:
-                s.score = max(scores[d["image_id"]] for d in s.match)
-                out.append(s)
-    else:
-        out = stays
+        stays = [s for s in stays if scope.at_venue(s.docs[0])]
+    if not scope.concept:
+        return stays, inside
+    scores = concept_scores(ctx, scope, loosen)
+    out = []
+    for s in stays:
+        s.match = [d for d in s.docs if d["image_id"] in scores]
+        if s.match:
+            s.score = max(scores[d["image_id"]] for d in s.match)
+            out.append(s)
     return out, inside
 
 
@@ -115,14 +115,19 @@ def answer_visits(ctx: Ctx, scope: Scope, drop=()) -> Answer:
     dropped = set(drop)
     items = [_item(s, dropped) for s in stays]
     n = sum(i.counted for i in items)
-    what = scope.venue or "/".join(scope.semantic) or f"'{scope.concept}'"
-    rule = (f"stays at {what}" if (scope.venue or scope.semantic) else
-            f"stays holding a frame that resembles {what} (relevance cut)") + (
+    conf = 1.0
+    if scope.concept:  # the count's stability under a looser and a stricter cut (evidence.stability)
+        loose = len(matching_stays(ctx, scope, docs, CUT_STEP)[0])
+        strict = len(matching_stays(ctx, scope, docs, -CUT_STEP)[0])
+        conf = stability(strict, loose)
+    what = scope.venue or "/".join(scope.semantic)
+    rule = (f"stays at {what}" if (scope.venue or scope.semantic) else "stays") + (
+        f" holding a frame that resembles '{scope.concept}' (relevance cut)" if scope.concept else "") + (
         f" {scope.describe(venue=False)}; a stay = consecutive frames at one place (semantic name, else locality) at most "
         f"90 min apart; another place or the street between two frames starts a new visit")
     how = f"{n} visit{'s' if n != 1 else ''} counted" + (f" ({len(items) - n} dropped by you)" if n < len(items)
                                                           else "")
-    return ctx.result(str(n), n, 1.0 if (scope.venue or scope.semantic) else 0.9, items=items, rule=rule,
+    return ctx.result(str(n), n, conf, items=items, rule=rule,
                       explanation=how, notices=ctx.notices + list(scope.notes))
 
 
