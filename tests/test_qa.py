@@ -84,8 +84,8 @@ def test_where_did_i_go_after_that_is_the_next_place_in_time(qa):
 
 def test_counting_bbq_events_inside_may_2018(qa):
     a = qa.answer("How many times did I have a BBQ in the garden at home in May 2018?")
-    assert (a.answer_type, a.kind) == ("counting", "events")
-    assert a.value == 3 and a.answer == "3 times" and a.confidence == 1.0
+    assert (a.answer_type, a.kind) == ("counting", "visits")  # issue 19: stays at home holding a BBQ frame
+    assert a.value == 3 and a.answer == "3" and a.confidence == 1.0  # DRES form: the number
     assert sorted(e.start.date() for e in a.events) == [date(2018, 5, 7), date(2018, 5, 14), date(2018, 5, 21)]
 
 
@@ -95,7 +95,7 @@ def test_without_the_month_the_june_barbecue_counts_too(qa):
 
 def test_counting_something_that_never_happened_is_never(qa):
     a = qa.answer("How often did I go to mass in September 2019?")
-    assert a.value == 0 and a.answer == "never (0 times)" and a.events == []
+    assert a.value == 0 and a.answer == "0" and a.events == [] and not a.no_match
 
 
 @pytest.mark.parametrize("question,where,expect", [
@@ -136,8 +136,9 @@ def test_counting_different_airports_counts_distinct_places(qa):
 
 def test_counting_trips_to_a_country_counts_runs_of_days(qa):
     a = qa.answer("How many times did I go to Spain in 2019?")
-    assert (a.kind, a.value, a.answer) == ("trips", 2, "2 trips")
-    assert [e.answer for e in a.events] == ["2019-03-01 to 2019-03-03", "2019-07-10 to 2019-07-11"]
+    assert (a.kind, a.value, a.answer) == ("trips", 2, "2")
+    assert [(e.start.date(), e.end.date()) for e in a.events] == [(date(2019, 3, 1), date(2019, 3, 3)),
+                                                                  (date(2019, 7, 10), date(2019, 7, 11))]
     assert qa.answer("How many times did I go to Spain in 2018?").value == 1
 
 
@@ -168,7 +169,7 @@ def test_duration_in_days_counts_distinct_days(qa):
 def test_request_filters_apply_to_the_evidence(qa):
     a = qa.answer("How many times did I have a BBQ in the garden at home?",
                   filters=[Terms("collection", ("another",))])
-    assert a.value == 0
+    assert a.value is None and a.no_match  # nothing inside the filters: "no photo matches" (issue 19)
 
 
 def test_visual_question_without_vqa_says_so_and_keeps_the_evidence(qa):
@@ -314,8 +315,8 @@ def test_a_question_about_a_place_with_no_photo_gets_no_answer_not_another_place
     _, docs, _ = lifelog
     assert not any(d.get("country") == "Peru" for d in docs)
     a = qa.answer("What date did I see the golden Buddha in the tunnel in Peru?")
-    assert a.answer is None and a.explanation == "no photo in the lifelog is in Peru"
-    assert "No answer: no photo in the lifelog is in Peru." in a.notices
+    assert a.answer is None and a.no_match and a.explanation == "no photo matches in Peru"
+    assert "No photo matches in Peru." in a.notices
     # a place that has photos stays a soft constraint: the answer still comes
     assert qa.answer("What date did I see the golden Buddha in the tunnel in Thailand?").answer == "11 October 2019"
 

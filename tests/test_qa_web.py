@@ -187,7 +187,7 @@ def test_api_answer_counts_with_evidence(client):
     r = client.get("/api/answer", query_string={"q": BBQ_Q})
     assert r.status_code == 200
     body = r.get_json()
-    assert (body["answer"], body["value"], body["answer_type"], body["kind"]) == ("3 times", 3, "counting", "events")
+    assert (body["answer"], body["value"], body["answer_type"], body["kind"]) == ("3", 3, "counting", "visits")
     assert body["confidence"] == 1.0 and len(body["events"]) == 3
     assert all(im["thumb_url"].startswith("/thumb/") for im in body["images"])
 
@@ -278,7 +278,7 @@ def test_cli_ask_prints_answer_type_and_evidence_with_filters(cli_env):
     cli, env = cli_env
     r = CliRunner().invoke(cli, ["ask", BBQ_Q, "--date-from", "2018-05-10"], env=env)
     assert r.exit_code == 0, r.output
-    assert "answer: 2 times" in r.output and "type: counting/events  confidence: 1.00" in r.output
+    assert "answer: 2" in r.output and "type: counting/visits  confidence: 1.00" in r.output
     assert "event 2018-05-14 18:00-18:20  Home" in r.output
 
 
@@ -288,3 +288,27 @@ def test_cli_ask_visual_without_vqa_and_bad_filter(cli_env):
     assert r.exit_code == 0 and "answer: (none)" in r.output and "VQA is turned off" in r.output
     r = CliRunner().invoke(cli, ["ask", BBQ_Q, "--date-from", "soon"], env=env)
     assert r.exit_code != 0 and "date_from" in r.output
+
+
+# --- issue 19, item 6: the counted stays on the page, and dropping one ---------------------------------------------
+
+
+def test_ask_page_lists_the_counted_stays_and_a_dropped_one_leaves_the_count(client):
+    import re
+
+    page = client.get("/ask", query_string={"q": BBQ_Q}).get_data(as_text=True)
+    ids = re.findall(r'<input type="checkbox" name="drop" value="([^"]+)"', page)
+    assert len(ids) == 3 and "Counted (3)" in page and 'src="/static/counted.js' in page
+    assert '<p class="answer-text" data-counted>3</p>' in page
+    r = client.get("/ask", query_string=[("q", BBQ_Q), ("drop", ids[1])])
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and '<p class="answer-text" data-counted>2</p>' in page and "Counted (2)" in page
+    assert f'value="{ids[1]}" checked' in page and page.count('class="counted-item dropped"') == 1
+    body = client.get("/api/answer", query_string=[("q", BBQ_Q), ("drop", ids[0])]).get_json()
+    assert body["value"] == 2 and [i["counted"] for i in body["items"]] == [False, True, True]
+    assert all(e["event_id"] != ids[0] for e in body["events"])  # the dropped stay is no evidence any more
+
+
+def test_counted_script_is_served_from_this_origin(client):
+    r = client.get("/static/counted.js")
+    assert r.status_code == 200 and "data-counted" in r.get_data(as_text=True)

@@ -125,6 +125,7 @@ def _engine_answers(settings, questions, quiet: bool) -> dict[str, str]:
     """Answers from ``engine.qa.QaService`` (VQA when its weights are cached)."""
     from ..engine.qa import QaService
     from ..errors import ModelUnavailable
+    from ..evaluation.qa import NO_MATCH
 
     service = _search_service(settings)
     vqa, vqa_error = None, None
@@ -143,6 +144,8 @@ def _engine_answers(settings, questions, quiet: bool) -> dict[str, str]:
         ans = qa.answer(str(q.get("text", "")))
         if ans.answer is not None:
             out[str(q.get("id"))] = ans.answer
+        elif ans.no_match:
+            out[str(q.get("id"))] = NO_MATCH
     return out
 
 

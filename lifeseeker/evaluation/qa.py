@@ -1,4 +1,7 @@
-"""Scoring question answers against labelled ones (``questions.jsonl``: ``id``, ``text``, ``type``, ``answer``).
+"""Scoring question answers against labelled ones (``questions.jsonl``: ``id``, ``text``, ``type``, ``answer`` and
+optionally ``answers``: every accepted form, as DRES judges accept several spellings of one answer; a prediction
+scores the best over the accepted forms). ``NO_MATCH`` ("no photo matches") is the expected answer of a question
+whose scope holds no photo; the engine's answer with ``no_match`` set is recorded as that text.
 
 Answers are compared after :func:`normalise_answer`: accents folded, lower case, month abbreviations spelled out,
 dates written with a month name rewritten ISO (``11 October 2019``, ``October 11th, 2019`` -> ``2019-10-11``;
@@ -34,6 +37,9 @@ _MONTH = "(" + "|".join(MONTHS) + ")"
 _DMY = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?(?: of)? {_MONTH},? (\d{{4}})\b")
 _MDY = re.compile(rf"\b{_MONTH} (\d{{1,2}})(?:st|nd|rd|th)?,? (\d{{4}})\b")
 _MY = re.compile(rf"\b{_MONTH},? (\d{{4}})\b")
+
+
+NO_MATCH = "no photo matches"
 
 
 class AnswersFormatError(ValueError):
@@ -115,7 +121,10 @@ def evaluate_answers(questions: Sequence[Mapping[str, Any]], predictions: Mappin
     for q in questions:
         if not q.get("id") or q.get("answer") is None:
             raise ValueError(f"question {q!r:.80} has no id or answer")
-        scores.append(score_answer(str(q["id"]), str(q["answer"]), predictions.get(str(q["id"])), q.get("type")))
+        forms = [str(q["answer"])] + [str(a) for a in q.get("answers") or [] if str(a) != str(q["answer"])]
+        pred = predictions.get(str(q["id"]))
+        best = [score_answer(str(q["id"]), f, pred, q.get("type")) for f in forms]
+        scores.append(max(best, key=lambda s: (s.exact, s.contains, s.f1)))
 
     def summary(rows: list[AnswerScore]) -> dict[str, Any]:
         n = len(rows)

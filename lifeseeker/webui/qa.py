@@ -1,7 +1,7 @@
 """Question answering in the web app: ``GET /api/answer?q=...`` (JSON) and the ``/ask?q=...`` page.
 
 Both take the filter parameters of ``/api/search`` (one vocabulary: ``engine.filters.filters_from_params``) and
-``weights``. The QA service is built once when the blueprint is registered (so ``gunicorn --preload`` shares the
+``weights``; ``drop`` (repeatable) names counted items to leave out of a count. The QA service is built once when the blueprint is registered (so ``gunicorn --preload`` shares the
 VQA model): the VQA model named by ``Settings.vqa_model`` is loaded from a local directory or the Hugging Face
 cache, never downloaded; when it cannot load, metadata answers still work and visual ones say so.
 """
@@ -66,7 +66,8 @@ def answer_args(args: Mapping[str, Any], default_weights: Weights) -> tuple[str,
     if len(q) > MAX_QUESTION_CHARS:
         raise FilterError(f"q: longer than {MAX_QUESTION_CHARS} characters")
     weights = Weights.parse(args["weights"]) if args.get("weights") else default_weights
-    params = {k: args.getlist(k) if hasattr(args, "getlist") else args[k] for k in args if k not in ("q", "weights")}
+    params = {k: args.getlist(k) if hasattr(args, "getlist") else args[k] for k in args
+              if k not in ("q", "weights", "drop")}
     return q, filters_from_params(params), weights
 
 
@@ -84,20 +85,28 @@ def api_answer():
     "notices", ...}`` (``Answer.to_dict``); 400 on a missing question or bad parameter."""
 
     q, filters, weights = answer_args(request.args, services().settings.weights)
-    return jsonify(answer_json(qa_service().answer(q, filters, weights)))
+    return jsonify(answer_json(qa_service().answer(q, filters, weights, drop=dropped(request.args))))
+
+
+def dropped(args) -> list[str]:
+    """The ``drop`` parameters: ids of counted items the user struck out (at most 500, each at most 300 chars)."""
+    values = args.getlist("drop") if hasattr(args, "getlist") else list(args.get("drop") or [])
+    return [v[:300] for v in values[:500]]
 
 
 @bp.get("/ask")
 def ask():
-    """The question page: the answer, its confidence and type, and the evidence events and images, each image
-    with its own possible answer."""
+    """The question page: the answer, its confidence and type, the counted stays / nights / trips / flights as a
+    list the user can check (ticking "drop" and Recount sends ``drop=<id>`` back and the count leaves them out;
+    ``static/counted.js`` updates the number at once), and the evidence events and images, each image with its own
+    possible answer."""
 
     form = {k: request.args.get(k, "") for k in FORM_KEYS}
     answer, error = None, None
     if form["q"].strip():
         try:
             q, filters, weights = answer_args(request.args, services().settings.weights)
-            answer = qa_service().answer(q, filters, weights)
+            answer = qa_service().answer(q, filters, weights, drop=dropped(request.args))
         except FilterError as exc:
             error = str(exc)
     return render_template("ask.html", form=form, answer=answer, error=error), (400 if error else 200)

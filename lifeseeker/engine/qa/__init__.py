@@ -53,6 +53,21 @@ Flow (ARCHITECTURE.md: ``search.py`` hands questions to ``qa``):
    For OCR questions an image whose stored OCR text contains its VQA answer votes with double weight
    (``OCR_BONUS``), and every evidence image carries its OCR text.
 
+**Competition shapes** (issue 19; ``shapes.py``, tried before the routes of step 1): visits, nights, trips,
+flights, first / last / which date, names read by OCR and two-part colours are answered over the whole lifelog
+rather than the top hits: the frames in time order are cut into **stays** (``stays.py``: same place key, at most 90
+min apart; another place between two frames starts a new visit), the question's time/place **scope**
+(``scope.py``: dates, venue, semantic place, country, continent, "abroad") chooses the frames, and
+
+* ``visits.py``: visits = matching stays (at the venue, or holding a frame that resembles the concept), nights
+  (last frame of a day and first of the next at the place), first / last / best matching stay's date;
+* ``travel.py`` (continents from GeoNames, haversine, trips as runs of frames in the place scope) and ``trips.py``
+  (flights: fixes >= 300 km apart with airport/airplane evidence or >= 400 km/h; intercontinental etc.);
+* ``names.py``: OCR lines of the matching frames, normalised and voted; one VQA pass per named object.
+
+Such answers give a DRES-friendly text (``4``; ``16 May 2020``), the rule, and ``Answer.items``: the stays, nights,
+trips or flights counted (``drop=`` leaves some out); an empty scope gives ``no_match`` ("no photo matches").
+
 Without a VQA model, metadata answers (time, location, counting, duration) still work; visual ones answer nothing
 and say plainly that no VQA model is loaded, still listing the evidence images.
 """
@@ -60,8 +75,12 @@ and say plainly that no VQA model is loaded, still listing the evidence images.
 from .context import QaConfig
 from .evidence import (IAT_FLOOR, RELATIVE_CUT, TAT_FLOOR, above_floor, constraint_filters, inside_constraints,
                        normalise_answer, relevant_hits, vote_answer, weighted_vote)
-from .result import Answer, EvidenceEvent, EvidenceImage
+from .result import Answer, CountedItem, EvidenceEvent, EvidenceImage
 from .routing import ANSWER_TYPES, Route, content_words, route
+from .scope import Scope, build_scope
+from .shapes import Shape, detect
+from .stays import Stay, nights_at, segment_stays
+from .trips import Flight, flights
 from .service import QaService, load_evidence_image
 from .values import count_nights, count_trips, format_duration, place_value, time_value
 from .visual import OCR_BONUS
@@ -70,4 +89,5 @@ __all__ = ["route", "Route", "QaService", "QaConfig", "Answer", "EvidenceEvent",
            "weighted_vote", "vote_answer", "normalise_answer", "relevant_hits", "above_floor", "time_value",
            "place_value", "format_duration", "count_trips", "count_nights", "constraint_filters",
            "inside_constraints", "content_words", "load_evidence_image", "ANSWER_TYPES", "IAT_FLOOR", "TAT_FLOOR",
-           "RELATIVE_CUT", "OCR_BONUS"]
+           "RELATIVE_CUT", "OCR_BONUS", "CountedItem", "Scope", "build_scope", "Shape", "detect", "Stay",
+           "nights_at", "segment_stays", "Flight", "flights"]

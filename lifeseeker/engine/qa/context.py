@@ -58,6 +58,7 @@ class Ctx:
             "the most", the parsed constraints).
         notices: what the user should know so far.
         hits: the evidence search's hits (:meth:`fetch`), best first.
+        lifelog: the frames inside the hard filters in time order, once read (``visits.read_lifelog``).
     """
 
     svc: QaService
@@ -68,6 +69,7 @@ class Ctx:
     filters: list
     notices: list
     hits: list = field(default_factory=list)
+    lifelog: list | None = None
 
     @property
     def cfg(self) -> QaConfig:

@@ -35,6 +35,29 @@ class EvidenceEvent:
 
 
 @dataclass
+class CountedItem:
+    """One stay, night, trip or flight an answer counted or dated (issue 19, item 6: the page lists them so the
+    user can check each and drop a wrong one).
+
+    Attributes:
+        item_id: stable id (``"<place>@<first image_id>"``, ``"night@YYYY-MM-DD"``, ``"flight@<image_id>"``...).
+        start, end: local time span.
+        place: where (a place name, or ``"A → B"`` for a flight).
+        image_ids: frames to look at (the matched ones first).
+        label: one line saying what it is.
+        counted: False when the user dropped it (the count leaves it out).
+    """
+
+    item_id: str
+    start: datetime | None
+    end: datetime | None
+    place: str | None
+    image_ids: list[str]
+    label: str
+    counted: bool = True
+
+
+@dataclass
 class Answer:
     """The answer to a question, with its evidence.
 
@@ -50,6 +73,9 @@ class Answer:
         explanation: how the answer was derived, in words.
         notices: what the user should know (no VQA model, not a question, text-only search ...).
         took_ms: wall time.
+        items: the stays / nights / trips / flights counted or dated (empty for other answers).
+        rule: the rule that produced the answer, in words (counting and dating over stays).
+        no_match: True when no photo is inside the question's scope ("no photo matches").
     """
 
     question: str
@@ -66,6 +92,9 @@ class Answer:
     explanation: str = ""
     notices: list[str] = field(default_factory=list)
     took_ms: float = 0.0
+    items: list[CountedItem] = field(default_factory=list)
+    rule: str = ""
+    no_match: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (times ISO 8601, scores rounded to 6 decimals)."""
@@ -85,7 +114,10 @@ class Answer:
             "images": [{"image_id": i.image_id, "score": round(i.score, 6), "event_id": i.event_id,
                         "local_time": iso(i.local_time), "place": i.place, "answer": i.answer,
                         "ocr_text": i.ocr_text} for i in self.images],
+            "items": [{"item_id": c.item_id, "start": iso(c.start), "end": iso(c.end), "place": c.place,
+                       "image_ids": c.image_ids, "label": c.label, "counted": c.counted} for c in self.items],
+            "rule": self.rule, "no_match": self.no_match,
         }
 
 
-__all__ = ["Answer", "EvidenceEvent", "EvidenceImage"]
+__all__ = ["Answer", "CountedItem", "EvidenceEvent", "EvidenceImage"]
