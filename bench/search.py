@@ -785,8 +785,14 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
                  "a master that had opened the LanceDB table crashed (segfault in LanceDB's tokio runtime) or hung "
                  "in `lancedb.connect`, so the store now connects lazily, in the worker; torch's OpenMP pool hung "
                  "in `encode_text` in forked workers unless `OMP_NUM_THREADS=1` (set here for all runs).\n")
-    L.append("```json\n" + json.dumps({"results": results, "gunicorn": gun, **extra}, indent=1, default=float)
-             + "\n```\n")
+    kept = ""  # the OCR section bench/ocr.py wrote (between its markers) survives a rewrite
+    if path.exists():
+        old = path.read_text(encoding="utf-8")
+        start, end = "<!-- ocr: bench/ocr.py -->", "<!-- /ocr -->"
+        if start in old and end in old:
+            kept = start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n\n"
+    L.append(kept + "```json\n" + json.dumps({"results": results, "gunicorn": gun, **extra}, indent=1,
+                                               default=float) + "\n```\n")
     path.write_text("\n".join(L), encoding="utf-8")
 
 
