@@ -23,8 +23,9 @@ of the query towards 3 images and away from 2), each against the floor computed 
 Measured, contenders interleaved query by query in one process, medians of the per-query times:
 
 * ``floor``: naive numpy over preloaded contiguous float32 matrices ``C`` (n, 512) and ``T`` (n, 384), the filter's
-  row list given in advance (its cost excluded): ``s = w1 * C[rows] @ q1 + w2 * T[rows] @ q2``, argpartition top-k,
-  sort. This is the memory-bandwidth floor of exact fused scoring;
+  row list given in advance (its cost excluded): ``s = w1 * C[rows] @ q1 + w2 * T[rows] @ q2`` (a missing query part
+  left out), argpartition top-k, sort, products under 16M values on one BLAS thread as the store runs them. This is
+  the memory-bandwidth floor of exact fused scoring;
 * ``store``: ``LanceStore.search`` (filter compiled every query: its mask cache is cleared), top-k with documents;
 * ``scoring`` (exact path): the store's fused scoring and top-k alone (``VectorSet.scores`` + ``top_k``), given
   the filter's rows as the floor is: the ratio the exact path is held to;
@@ -267,11 +268,19 @@ def floor_search(C: np.ndarray, T: np.ndarray, q1: np.ndarray, q2: np.ndarray, w
                  rows: np.ndarray | None, k: int) -> np.ndarray:
     """The naive numpy exact fused top-k (row numbers, best first) over the given rows; a query part that is None
     is left out (its term is 0)."""
+    from contextlib import nullcontext
+
+    from lifeseeker.engine.store.lance.vectors import BLAS_MIN_VALUES, single_thread_blas
+
     parts = [(w.iat, C, q1), (w.tat, T, q2)]
     s = 0
     for weight, M, q in parts:
         if q is not None:
-            s = s + weight * ((M if rows is None else M[rows]) @ q)
+            m = len(M) if rows is None else len(rows)
+            # the store's BLAS policy (one thread for small products: OpenBLAS's threaded GEMV stalls on a busy
+            # machine), so that the floor is the best naive numpy, not numpy's threading luck
+            with single_thread_blas() if m * M.shape[1] < BLAS_MIN_VALUES else nullcontext():
+                s = s + weight * ((M if rows is None else M[rows]) @ q)
     k = min(k, len(s))
     top = np.argpartition(-s, k - 1)[:k]
     top = top[np.argsort(-s[top], kind="stable")]
@@ -776,8 +785,14 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
                  "a master that had opened the LanceDB table crashed (segfault in LanceDB's tokio runtime) or hung "
                  "in `lancedb.connect`, so the store now connects lazily, in the worker; torch's OpenMP pool hung "
                  "in `encode_text` in forked workers unless `OMP_NUM_THREADS=1` (set here for all runs).\n")
-    L.append("```json\n" + json.dumps({"results": results, "gunicorn": gun, **extra}, indent=1, default=float)
-             + "\n```\n")
+    kept = ""  # the OCR section bench/ocr.py wrote (between its markers) survives a rewrite
+    if path.exists():
+        old = path.read_text(encoding="utf-8")
+        start, end = "<!-- ocr: bench/ocr.py -->", "<!-- /ocr -->"
+        if start in old and end in old:
+            kept = start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n\n"
+    L.append(kept + "```json\n" + json.dumps({"results": results, "gunicorn": gun, **extra}, indent=1,
+                                               default=float) + "\n```\n")
     path.write_text("\n".join(L), encoding="utf-8")
 
 

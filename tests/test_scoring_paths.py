@@ -180,3 +180,29 @@ def test_vectors_of_hits_equal_the_stored_vectors(filled):
         else:
             np.testing.assert_allclose(got[i], raw / np.linalg.norm(raw), atol=1e-6)
             np.testing.assert_allclose(got[i], want[i], atol=1e-6)
+
+
+def test_warm_builds_every_per_version_index_before_any_request(tmp_path):
+    """Item 4: after ``warm()`` a search with every kind of index-backed filter, a facet and soft place boost builds
+    nothing more on the snapshot (the same dicts of indexes, the same derived arrays), and its answer is the
+    reference's."""
+    from lifeseeker.engine.query.soft import SoftPlace
+
+    docs = corpus(800, seed=4)
+    store = lance_store(tmp_path / "s", docs, ann_min_docs=0)
+    spent = store.warm()
+    assert "snapshot" in spent and all(v >= 0 for v in spent.values())
+    snap = store.snapshot()
+    keywords, words = dict(snap._keywords), dict(snap._postings)
+    derived = {k for k in ("id_rank", "latlon", "local_seconds", "soft_fields") if k in snap.__dict__}
+    assert derived == {"id_rank", "latlon", "local_seconds", "soft_fields"}
+    assert {"ocr_text", "caption", "capmeta"} <= set(words) and {"tags", "country", "places"} <= {k for k, _ in keywords}
+    clauses = [F.Terms("country", ("spain",)), F.TextMatch("coffee"), F.Terms("tags", ("dog", "cup"))]
+    vq = VectorQuery(np.ones(16), np.ones(8))
+    got = store.search(vq, clauses, limit=20, soft=[SoftPlace("city", ("Malaga",))])
+    store.facets(["country", "tags"], clauses)
+    store.search(vq, [F.Terms("places", ("Dublin",)), F.TextMatch("bus", ("ocr_text",))], limit=5)
+    assert store.snapshot() is snap
+    assert snap._keywords == keywords and snap._postings == words  # nothing built inside the requests
+    plain = brute_force(docs, vq.clip, vq.tat, vq.weights, clauses, 800)
+    assert {h.image_id for h in got} <= {i for i, _ in plain} and len(got) == min(20, len(plain))

@@ -5,8 +5,9 @@ Storage is one LanceDB table (``lifelog``) whose columns derive from ``mappings/
 (Arrow columns without the vectors, plus one matrix of L2-normalised float32 vectors; ``snapshot.py``), refreshed
 when the table version changes (``store.py``), and then:
 
-* each filter clause compiles to a boolean mask over the snapshot's columns with Arrow compute kernels or numpy;
-  values travel as typed scalars and are never spliced into query text, so no value can change a query's shape.
+* each filter clause compiles to a boolean mask over the snapshot's columns with Arrow compute kernels or numpy,
+  or (``Terms``, ``TextMatch``) to the sorted rows of an inverted index, intersected smallest first, so a selective
+  filter costs in proportion to its matching rows (``masks.passing_rows``); values travel as typed scalars and are never spliced into query text, so no value can change a query's shape.
   The rows passing a filter list are cached per snapshot (``count`` after ``search`` costs nothing; ``masks.py``);
 * the fused score is one matrix-vector product: the vectors of all fields sit side by side in one
   ``(n, d_clip + d_text)`` C-contiguous float32 matrix ``M = [C | T]`` and the query is ``[W_IaT q_clip | W_TaT
@@ -22,7 +23,8 @@ when the table version changes (``store.py``), and then:
   returned hits are exact, only membership of the top-k is approximate (recall@100 >= 0.98 in
   ``tests/test_ann.py``; ``ann.py``);
 * full-text clauses (``TextMatch``) look words up in a per-snapshot inverted index of each text column
-  (``_Postings`` in ``index.py``), built on first use;
+  (``_Postings`` in ``index.py``), built on first use or eagerly by ``LanceStore.warm()`` (every per-version
+  build: snapshot, derived arrays, keyword and word indexes, ANN), which a start-up hook calls;
 * optional soft constraints add their graded boosts to that score before the top-k (``engine/query/soft.py``,
   ``soft_boost``: the one formula both stores compute); ``iat``/``tat`` of a hit stay the raw cosines. On the large
   path the boosts rerank the ANN candidates (chosen by cosine), so a document lifted only by its boosts (at most

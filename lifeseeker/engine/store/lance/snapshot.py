@@ -184,6 +184,45 @@ class Snapshot:
                              time.perf_counter() - t0)
         return index
 
+    def warm(self, schema: Any) -> dict[str, float]:
+        """Build every derived array a request may need now, rather than inside the first request that needs it:
+        id order and ranks, coordinates, local times, soft-constraint fields, the keyword index of every
+        filterable keyword field (folded where the mapping folds, with its lookup and facet tables) and the word
+        index of every full-text field. Returns seconds per part (for the start-up log).
+
+        Args:
+            schema: the mapping (``schema.load_schema()``): ``term_fields``, ``array_fields``, ``text_fields``,
+                ``facets``, ``properties``.
+        """
+        spent: dict[str, float] = {}
+
+        def timed(part: str, fn) -> None:
+            t0 = time.perf_counter()
+            fn()
+            spent[part] = time.perf_counter() - t0
+
+        if self.n == 0:
+            return spent
+        for part in ("id_rank", "latlon", "local_seconds", "soft_fields"):
+            timed(part, lambda part=part: getattr(self, part))
+        for name in sorted(set(schema.term_fields) | set(schema.array_fields)):
+            if name not in self.table.column_names:
+                continue
+            folding = "normalizer" in schema.properties[name]
+
+            def keyword(name=name, folding=folding) -> None:
+                index = self.keywords(name, folding)
+                _ = index.codes_of
+                if name in schema.facets and folding:
+                    _ = index._facet_groups
+            timed(f"keywords:{name}", keyword)
+        if "collection" in self.table.column_names:
+            timed("keywords:collection:exact", lambda: self.keywords("collection", False).codes_of)
+        for name in sorted(schema.text_fields):
+            if name in self.table.column_names:
+                timed(f"words:{name}", lambda name=name: self.postings(name))
+        return spent
+
     def word_in(self, name: str, tok: str) -> np.ndarray:
         """(n,) bool: rows whose text field ``name`` holds ``tok`` (a ``text.tokens()`` word: the standard
         analyzer's, UAX #29 boundaries, lower-cased) as a whole word."""

@@ -135,6 +135,28 @@ class LanceStore:
             self._ann(snap)
 
 
+    def warm(self) -> dict[str, float]:
+        """All per-version work now, for a start-up hook and a readiness probe to wait on: connect to LanceDB
+        (importing it), load the snapshot of the current version (cache files built when missing), build its
+        derived arrays and every keyword and word index (``Snapshot.warm``), and the ANN index when the store is
+        large enough for the ANN path. After it no request of this version builds anything. Call it in each
+        serving process (a gunicorn worker, not a ``--preload`` master: LanceDB handles do not survive a fork,
+        see ``LanceTable._after_fork``) and again after a write, outside a request. Returns seconds per part.
+
+        Raises:
+            StoreError: the store cannot be opened or read.
+        """
+        t0 = time.perf_counter()
+        snap = self.snapshot()
+        spent = {"snapshot": time.perf_counter() - t0}
+        spent.update(snap.warm(self.schema))
+        if self.ann_min_docs and snap.n >= self.ann_min_docs:
+            t0 = time.perf_counter()
+            self._ann(snap)
+            spent["ann"] = time.perf_counter() - t0
+        log.info("warm: v%s, %d rows in %.2fs", snap.version, snap.n, sum(spent.values()))
+        return spent
+
     # -- filters --------------------------------------------------------------------------------------------------
 
     def _mask(self, snap: Snapshot, filters: Sequence[Filter]) -> np.ndarray:
