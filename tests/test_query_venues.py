@@ -101,3 +101,32 @@ def test_search_service_uses_the_store_vocabulary(venue_store):
     svc.store = venue_store
     eff, _, parsed = svc.understand(SearchRequest(text="a pint in the Brazen Head"))
     assert parsed.venues == ("Brazen Head",) and SoftPlace("places", ("Brazen Head",)) in eff.soft
+
+
+def test_relative_dates_fall_back_to_the_lifelogs_own_span(venue_store):
+    from lifeseeker.engine.search import SearchRequest, SearchService
+
+    svc = SearchService.__new__(SearchService)
+    svc.store = venue_store  # photos of May 2019 only
+    eff, _, parsed = svc.understand(SearchRequest(text="a pint two weeks ago"))
+    # counted from today nothing matches; from the lifelog's last month (May 2019) "two weeks ago" is in May
+    assert (parsed.date_from, parsed.date_to) == (__import__("datetime").date(2019, 5, 13),
+                                                  __import__("datetime").date(2019, 5, 19))
+    assert any("lifelog's last month (2019-05)" in w for w in parsed.warnings)
+    _, _, stated = svc.understand(SearchRequest(text="Assuming today is 1 July 2020, a pint two weeks ago"))
+    assert stated.date_from.year == 2020  # a stated reference date is kept
+
+
+def test_parse_cli_reads_a_vocabulary_file(tmp_path):
+    from lifeseeker.cli.query import parse_cmd
+
+    r = CliRunner().invoke(parse_cmd, ["a receipt from Spar near Brazen Hed", "--vocabulary",
+                                       str(FIX / "venues-metadata.csv")])
+    out = json.loads(r.output)
+    assert out["venue"] == ["SPAR", "Brazen Head"]
+    assert {"text": "Brazen Hed", "as": "venue Brazen Head",
+            "evidence": "a name of the lifelog's own places (edit distance 1)"} in out["decisions"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    r = CliRunner().invoke(parse_cmd, ["x", "--vocabulary", str(bad)])
+    assert r.exit_code == 2 and "no column named semantic_name" in r.output

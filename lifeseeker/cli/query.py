@@ -128,16 +128,32 @@ def _fmt(x: float | None) -> str:
     return "   -  " if x is None else f"{x * 100:5.1f}%"
 
 
+def _vocabulary(path: Path | None):
+    """The ``--vocabulary`` CSV as a ``Vocabulary`` (None without one); a bad file is a usage error."""
+    if path is None:
+        return None
+    from ..engine.query.vocab import Vocabulary
+
+    try:
+        return Vocabulary.from_csv(path)
+    except (OSError, ValueError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @click.command("parse")
 @click.argument("text", nargs=-1, required=True)
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Local date that relative phrases count from (default: today).")
-def parse_cmd(text: tuple[str, ...], today) -> None:
-    """Print the structured request parsed from TEXT as JSON (constraints, soft boosts, filters, question)."""
+@click.option("--vocabulary", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The lifelog's own place names: a CSV with a semantic_name (locality, city) column.")
+def parse_cmd(text: tuple[str, ...], today, vocabulary: Path | None) -> None:
+    """Print the structured request parsed from TEXT as JSON (constraints, soft boosts, filters, question, and
+    every decision with its evidence)."""
     from ..engine.query.parse import parse_query
 
     try:
-        parsed = parse_query(" ".join(text), today=today.date() if today else None)
+        vocab = _vocabulary(vocabulary)
+        parsed = parse_query(" ".join(text), today=today.date() if today else None, vocabulary=vocab)
     except FilterError as exc:
         raise click.UsageError(str(exc)) from None
     click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
@@ -153,14 +169,7 @@ def parse_cmd(text: tuple[str, ...], today) -> None:
 def eval_parse_cmd(files: tuple[Path, ...], as_json: bool, show_failures: bool, vocabulary: Path | None) -> None:
     """Score the parser against labelled queries (JSON lines with `text` and `expect`; a record's `today` is its
     reference date): exact-match rate per query and precision/recall per constraint type."""
-    vocab = None
-    if vocabulary is not None:
-        from ..engine.query.vocab import Vocabulary
-
-        try:
-            vocab = Vocabulary.from_csv(vocabulary)
-        except (OSError, ValueError) as exc:
-            raise click.UsageError(str(exc)) from None
+    vocab = _vocabulary(vocabulary)
     results = {}
     for path in files:
         records = []

@@ -209,10 +209,44 @@ class SearchService:
         from .query.chips import drop
         from .query.parse import parse_query
 
-        parsed = drop(parse_query(request.text, vocabulary=self.vocabulary()), request.ignore)
+        vocab = self.vocabulary()
+        parsed = self.lifelog_reference(parse_query(request.text, vocabulary=vocab), request.text, vocab)
+        parsed = drop(parsed, request.ignore)
         eff = replace(request, text=parsed.text or request.text, filters=tuple(request.filters) + parsed.filters,
                       soft=tuple(parsed.soft) + tuple(request.soft), understand=False)
         return eff, parsed.visual, parsed
+
+    def lifelog_reference(self, parsed, text: str, vocab=None):
+        """A relative date ("last October", "two weeks ago") counted from today that matches no photo is counted
+        from the lifelog's own last month instead (issue 18: the lifelog's span as the reference), with a warning
+        saying so; anything else is returned as it is. A store that cannot count leaves it as it is."""
+        from dataclasses import replace
+        from datetime import date, timedelta
+
+        from ..errors import LifeseekerError
+        from .filters import DateRange
+        from .query.parse import parse_query
+
+        relative = any("reference date" in d.get("evidence", "") for d in parsed.decisions)
+        stated = any(d.get("evidence") == "stated as today" for d in parsed.decisions)
+        if not relative or stated or parsed.date_from is None or parsed.date_to is None:
+            return parsed
+        try:
+            if self.store.count([DateRange(parsed.date_from, parsed.date_to)]) > 0:
+                return parsed
+            years = [int(y) for y, _ in self.store.facets(["year"], size=200).get("year", ()) if y is not None]
+            for y in sorted(years, reverse=True):
+                for m in range(12, 0, -1):
+                    first = date(y, m, 1)
+                    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+                    if self.store.count([DateRange(first, last)]) > 0:
+                        again = parse_query(text, today=last + timedelta(days=1), vocabulary=vocab)
+                        return replace(again, warnings=again.warnings + (
+                            f"no photo in {parsed.date_from} .. {parsed.date_to}: relative dates were counted from "
+                            f"the lifelog's last month ({y}-{m:02d})",))
+        except (LifeseekerError, AttributeError, TypeError, ValueError):
+            return parsed
+        return parsed
 
     def vocabulary(self):
         """The lifelog's own place names (query/vocab.py ``Vocabulary``), built once per store version; None when

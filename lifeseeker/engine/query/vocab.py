@@ -29,6 +29,7 @@ from .words import is_common_word
 __all__ = ["Vocabulary", "parse_venues", "vocabulary_for", "edit_distance"]
 
 VOCAB_FIELDS = ("semantic_name", "locality", "city")
+_LITTLE = frozenset("a an the of in on at to for and or with from by".split())
 MAX_WORDS = 6
 
 
@@ -81,9 +82,10 @@ class Vocabulary:
                 self.towns.add(k)
         # compact keys (spaces dropped: "market place" = "marketplace"), by first letter for the typo search
         self.compact: dict[str, str] = {k.replace(" ", ""): k for k in self.venues}
-        self.by_letter: dict[str, list[str]] = {}
+        self.buckets: dict[tuple[str, int], list[str]] = {}
         for c in self.compact:
-            self.by_letter.setdefault(c[0], []).append(c)
+            self.buckets.setdefault((c[0], len(c)), []).append(c)
+        self.max_words = max((len(k.split()) for k in self.venues), default=0)
 
     @classmethod
     def from_csv(cls, path) -> "Vocabulary":
@@ -109,8 +111,9 @@ class Vocabulary:
         k = key_of(surface)
         return k in self.towns or k in self.venues
 
-    def lookup(self, key: str) -> tuple[str, int] | None:
-        """The stored venue name for a folded n-gram and the edit distance (0 = exact), or None."""
+    def lookup(self, key: str, typos: bool = True) -> tuple[str, int] | None:
+        """The stored venue name for a folded n-gram and the edit distance (0 = exact; ``typos``: also search
+        names one or two edits away), or None."""
         if key in self.venues:
             return self.venues[key], 0
         c = key.replace(" ", "")
@@ -118,14 +121,15 @@ class Vocabulary:
             return None
         if c in self.compact:
             return self.venues[self.compact[c]], 0
-        limit = _typo_limit(key)
+        limit = _typo_limit(key) if typos else 0
         if not limit:
             return None
         best = None
-        for cand in self.by_letter.get(c[0], ()):
-            d = edit_distance(c, cand, limit)
-            if d <= limit and (best is None or d < best[1]):
-                best = (self.venues[self.compact[cand]], d)
+        for n in range(len(c) - limit, len(c) + limit + 1):  # only names of a length within reach
+            for cand in self.buckets.get((c[0], n), ()):
+                d = edit_distance(c, cand, limit)
+                if d <= limit and (best is None or d < best[1]):
+                    best = (self.venues[self.compact[cand]], d)
         return best
 
 
@@ -149,12 +153,17 @@ def parse_venues(ctx: Scan, vocab: Vocabulary) -> list[str]:
     i = 0
     while i < len(toks):
         hit = None
-        for n in range(min(MAX_WORDS, len(toks) - i), 0, -1):
+        for n in range(min(MAX_WORDS, vocab.max_words + 1, len(toks) - i), 0, -1):
             a, b = toks[i][0], toks[i + n - 1][1]
             if not ctx.free(a, b) or any(not re.fullmatch(r"[ \-]", t[toks[k][1]:toks[k + 1][0]])
                                          for k in range(i, i + n - 1)):
                 continue
-            got = vocab.lookup(key_of(t[a:b]))
+            words = [w for _, _, w in toks[i:i + n]]
+            # a typo is looked for only in n-grams that could be a name: no little word at either end, and a
+            # capitalised or unknown word inside ("Insomnia Cofee"), which keeps parsing fast on long texts
+            typos = words[0].lower() not in _LITTLE and words[-1].lower() not in _LITTLE and any(
+                w[:1].isupper() or not is_common_word(w) for w in words)
+            got = vocab.lookup(key_of(t[a:b]), typos=typos)
             if got is None:
                 continue
             surface = ctx.raw[a:b]
