@@ -24,6 +24,7 @@ from .conftest import DATA
 from .test_qa_synth import text_only_models
 
 QUESTIONS = DATA / "qa" / "lifelog_questions.jsonl"
+HELDOUT = DATA / "qa" / "lifelog_questions_heldout.jsonl"
 METADATA_TYPES = ("visits", "nights", "trips", "flights", "dates")
 
 
@@ -94,6 +95,9 @@ def test_question_shapes():
     assert detect("Which brand was next to Swatch?", True).name == "names"
     assert detect("What colours were the bow and the socks?", True).objects == ("bow", "socks")
     assert detect("When did I see the Buddha?", False) is None  # a plain "when": the general time route
+    assert detect("How many flights did I take between continents?", True).modifier == "intercontinental"
+    assert detect("What was the date of my last day at work?", True).order == "last"
+    assert detect("Which watch brand was beside Swatch?", True).name == "names"
 
 
 # --- answers on the lifelog -------------------------------------------------------------------------------------------
@@ -236,6 +240,9 @@ def test_eval_qa_per_type_on_the_synthetic_lifelog(lifelog, minilm, monkeypatch)
     assert report["types"]["names"]["exact"] >= 0.8
     assert report["types"]["colours"]["exact"] == 0.0  # no VQA weights here: unanswered, said so
     assert sum(q["reference"] == NO_MATCH for q in report["questions"]) >= 5
+    res = CliRunner().invoke(cli, ["eval", "qa", str(HELDOUT), "--json"])  # other wordings (fixtures/qa/README.md)
+    report = json.loads(res.output[res.output.index("{"):])
+    assert report["exact"] >= 0.9, [q for q in report["questions"] if not q["exact"]]
 
 
 def test_accepted_forms_count_as_correct():

@@ -9,7 +9,7 @@ cities, semantic places) and the lifelog itself:
 * **continents**: "Asia", "Europe", "North America"... (GeoNames continent codes, ``travel.continent_of``); the
   parser may read such a word as a town (there is an "Asia" in the Philippines), so a continent named replaces the
   parser's places;
-* **outside**: "outside Ireland" (the countries after "outside"), "abroad" / "overseas" (the home country:
+* **outside**: "outside Ireland", "away from Ireland" (the countries named after them), "abroad" / "overseas" (the home country:
   the most frequent country of the lifelog's located frames, :func:`home_country`);
 * **concept**: what the question looks for ("a shop with clothes on display", "a BBQ in the garden"): the parser's
   visual remainder without the question's scaffolding, the venue's name and the semantic place; '' when only
@@ -32,7 +32,7 @@ from .routing import content_words
 from .travel import CONTINENT_WORDS, continent_of
 
 _SEMANTIC_WORDS = re.compile(r"\b(?:at\s+home|at\s+work|in\s+the\s+office|my\s+(?:home|house|office))\b", re.I)
-_OUTSIDE = re.compile(r"\boutside\s+(?:of\s+)?(?:the\s+)?([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)")
+_OUTSIDE = re.compile(r"\b(?:outside|away\s+from)\s+(?:of\s+)?(?:the\s+)?([A-Z][\w'-]*(?:\s+[A-Z][\w'-]*)*)")
 _ABROAD = re.compile(r"\b(?:abroad|overseas|out\s+of\s+the\s+country)\b", re.I)
 # question scaffolding stripped from the front of the concept ("how many times did I visit" a shop ...)
 _LEAD = re.compile(
@@ -43,7 +43,7 @@ _LEAD = re.compile(
 _TAIL = re.compile(r"[?.!\s]+$")
 # words of counting and dating questions that name no thing to look for ("my last day at work", "stay", "trip")
 _NOT_A_THING = frozenset("day days date night nights stay stayed spend spent sleep slept trip trips times "
-                         "time visit visits visited first last latest final take took taken there".split())
+                         "time visit visits visited first last latest final take took taken there make made pay paid come came of for with and or on at in to from by it that this me my".split())
 _ORDINAL = re.compile(r"\b(?:the\s+)?(?:first|last|latest|final|most\s+recent)\s+(?:time\s+)?", re.I)
 
 

@@ -5,7 +5,7 @@ of ``routing.py`` (which still answer every other question).
 shape      wording (English patterns below)                            answered by
 =========  ==========================================================  =============================================
 flights    "how many (intercontinental / international / domestic)     ``trips.answer_flights``
-           flights"
+           flights", "flights between continents"
 nights     "how many nights"                                           ``visits.answer_nights``
 trips      "how many times / trips" + abroad, outside X, a continent   ``trips.answer_trips``
            or a country, with nothing else to look for
@@ -30,16 +30,17 @@ _FLIGHTS = re.compile(r"\bhow\s+many\s+(?:(intercontinental|international|domest
                       r"(?:flights|planes?|plane\s+journeys|times\s+did\s+i\s+fly)\b|\bhow\s+(?:many\s+times|"
                       r"often)\s+did\s+i\s+(?:fly|take\s+a\s+(?:plane|flight))\b", re.I)
 _FLIGHT_MOD = re.compile(r"\b(intercontinental|international|domestic|long[- ]haul)\b", re.I)
+_BETWEEN_CONTINENTS = re.compile(r"\b(?:between|across)\s+continents\b|\bto\s+another\s+continent\b", re.I)
 _NIGHTS = re.compile(r"\bhow\s+many\s+nights\b", re.I)
 _COUNT = re.compile(r"\bhow\s+(?:many\s+(?:times|visits|trips|occasions)|often|frequently)\b|"
                     r"\bnumber\s+of\s+(?:times|visits|trips)\b", re.I)
 _TRAVEL = re.compile(r"\b(?:abroad|overseas|outside|travel(?:l?ed)?|trips?)\b", re.I)
 _DATE = re.compile(r"\b(?:on\s+)?(?:what|which)\s+(?:date|day)\b|\bwhen\b|\bwhat\s+was\s+(?:my|the)\s+(?:first|"
-                   r"last|final)\s+day\b", re.I)
+                   r"last|final)\s+day\b|\bwhat\s+was\s+the\s+date\b", re.I)
 _FIRST = re.compile(r"\b(?:first|earliest)\b", re.I)
 _LAST = re.compile(r"\b(?:last|latest|final|most\s+recent(?:ly)?)\b", re.I)
-_NAME = re.compile(r"\bwhat\s+(?:was|is)\s+the\s+name\s+of\b|\b(?:which|what)\s+(?:brand|shop|store|company|"
-                   r"make)\b|\bwhat\s+(?:was\s+the\s+)?number\b|\bwhich\s+number\b", re.I)
+_NAME = re.compile(r"\bwhat\s+(?:was|is)\s+the\s+name\s+of\b|\b(?:which|what)\s+(?:\w+\s+)?(?:brand|shop|store|"
+                   r"company|make)\b|\bwhat\s+(?:was\s+the\s+)?number\b|\bwhich\s+number\b", re.I)
 _COLOURS = re.compile(r"\bwhat\s+colou?rs?\s+(?:were|was|are|is)\s+(?:the\s+|my\s+)?(.+?)\s+and\s+(?:the\s+|my\s+)?"
                       r"(.+?)\s*\??$", re.I)
 
@@ -75,6 +76,8 @@ def detect(question: str, scope_hint: bool) -> Shape | None:
         return Shape("colours", objects=(m.group(1).strip(), m.group(2).strip()))
     if _FLIGHTS.search(q):
         mod = _FLIGHT_MOD.search(q)
+        if mod is None and _BETWEEN_CONTINENTS.search(q):
+            return Shape("flights", modifier="intercontinental")
         return Shape("flights", modifier=mod.group(1).lower().replace(" ", "-") if mod else None)
     if _NIGHTS.search(q):
         return Shape("nights")
