@@ -690,9 +690,12 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
     if len(extra.get("runs", [])) > 1:
         L.append("Merged from these runs (`--merge`; 1-min load average at start and end):\n")
         for run in extra["runs"]:
-            L.append(f"- {run['when']}: `python bench/search.py {run['args']}` (load {run['load'][0]:.1f} -> "
+            shown = run["args"] if len(run["args"]) <= 120 else run["args"][:117] + "..."
+            L.append(f"- {run['when']}: `python bench/search.py {shown}` (load {run['load'][0]:.1f} -> "
                      f"{run['load'][1]:.1f})")
         L.append("")
+    for note in extra.get("notes", []):
+        L.append(f"**Note ({note.split(': ', 1)[0]}).** {note.split(': ', 1)[1]}\n")
     L.append(f"**Machine:** {start['cores']} cores ({start['cpu']}), {start['ram_gib']:.1f} GiB RAM, shared with "
              f"other developers' test runs; load average (1/5/15 min) at start "
              f"{'/'.join(f'{x:.2f}' for x in start['load'])}, at end {'/'.join(f'{x:.2f}' for x in end_load)}. "
@@ -858,6 +861,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--after-write", type=int, metavar="N",
                     help="only: append 1 %% new images to the store of size N and time the reload, the ANN update "
                          "and the first query (merged into --out; the store is rebuilt by the next run)")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a paragraph about this run, kept in --out's notes (with --merge and --sizes '' it only "
+                         "rewrites the report)")
     ap.add_argument("--first-request", type=int, metavar="N",
                     help="only: after LanceStore.warm() on the store of size N, time each scenario's first search "
                          "against later ones (merged into --out)")
@@ -907,14 +913,16 @@ def main(argv: list[str] | None = None) -> int:
         n = args.after_write
         extra["after_write"] = [r for r in extra.get("after_write", []) if r["n"] != n] + [
             after_write(args.workdir / f"store-{n}", n, max(1, n // 100), log)]
-    if not only:
+    if args.note:
+        extra["notes"] = extra.get("notes", []) + [f"{datetime.now():%Y-%m-%d %H:%M}: {t}" for t in args.note]
+    if not only and sizes:
         models = bench_models()
         for n in sizes:
             r = run_size(n, args.workdir, args.queries, args.e2e, models, log)
             r["ann_min"] = LanceStore(f"lance://{args.workdir / f'store-{n}'}").ann_min_docs
             results = sorted([x for x in results if x["n"] != n] + [r], key=lambda r: r["n"])
             report()  # partial results survive
-    if args.gunicorn_only or (not only and not args.no_gunicorn):
+    if args.gunicorn_only or (not only and sizes and not args.no_gunicorn):
         n = args.gunicorn_only or max(sizes)
         gun = [g for g in gun if g.get("preload", False) != args.preload]
         for workers in (1, 2):
