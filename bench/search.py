@@ -512,6 +512,38 @@ def run_size(n: int, workdir: Path, n_queries: int, n_e2e: int, models, log) -> 
     return out
 
 
+def first_requests(path: Path, n: int, log, repeats: int = 5) -> list[dict]:
+    """For each scenario and the ``both`` / ``tat-only`` shapes: a fresh process-local store object runs
+    ``LanceStore.warm()`` (what a start-up hook does before readiness), then the first search is timed against
+    the median of ``repeats`` later ones (filters compiled every time: mask cache cleared). Issue 20 asks the
+    first to be at most 3x a warm one."""
+    from lifeseeker.engine.store.lance import LanceStore
+
+    life = Lifelog(n)
+    rows = []
+    for shape in ("both", "tat-only"):
+        store = LanceStore(f"lance://{path}")
+        t0 = time.perf_counter()
+        store.warm()
+        warm_s = time.perf_counter() - t0
+        for name, (clauses, _) in SCENARIOS.items():
+            times = []
+            for k in range(repeats + 1):
+                q1, q2 = life.query(k)
+                store.snapshot().masks.clear()
+                t0 = time.perf_counter()
+                store.search(VectorQuery(q1 if shape == "both" else None, q2, F.Weights()), clauses, limit=100)
+                times.append(time.perf_counter() - t0)
+            later = statistics.median(times[1:])
+            rows.append({"n": n, "shape": shape, "scenario": name, "warm_s": warm_s, "first_ms": 1000 * times[0],
+                         "later_ms": 1000 * later, "ratio": times[0] / later, "load": os.getloadavg()[0],
+                         "when": f"{datetime.now():%Y-%m-%d %H:%M}"})
+            log(f"first request N={n} {shape} {name}: {1000 * times[0]:.1f} ms, later {1000 * later:.1f} ms "
+                f"(x{times[0] / later:.2f}; warm-up {warm_s:.1f}s)")
+        store.close()
+    return rows
+
+
 def after_write(path: Path, n: int, added: int, log) -> dict:
     """Append ``added`` new images to the store of size ``n`` (it then holds n + added rows: the next run rebuilds
     it) and time, in a fresh store object as a serving process would: reloading the snapshot (scalar columns and
@@ -658,9 +690,12 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
     if len(extra.get("runs", [])) > 1:
         L.append("Merged from these runs (`--merge`; 1-min load average at start and end):\n")
         for run in extra["runs"]:
-            L.append(f"- {run['when']}: `python bench/search.py {run['args']}` (load {run['load'][0]:.1f} -> "
+            shown = run["args"] if len(run["args"]) <= 120 else run["args"][:117] + "..."
+            L.append(f"- {run['when']}: `python bench/search.py {shown}` (load {run['load'][0]:.1f} -> "
                      f"{run['load'][1]:.1f})")
         L.append("")
+    for note in extra.get("notes", []):
+        L.append(f"**Note ({note.split(': ', 1)[0]}).** {note.split(': ', 1)[1]}\n")
     L.append(f"**Machine:** {start['cores']} cores ({start['cpu']}), {start['ram_gib']:.1f} GiB RAM, shared with "
              f"other developers' test runs; load average (1/5/15 min) at start "
              f"{'/'.join(f'{x:.2f}' for x in start['load'])}, at end {'/'.join(f'{x:.2f}' for x in end_load)}. "
@@ -730,6 +765,16 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
         for r in sweep:
             L.append(f"| {r['candidates']} | {r['nprobe']} of {r['nlist']} | {r['recall100']:.3f} "
                      f"({r['recall100_min']:.2f}) | {r['p50_ms']:.1f} |")
+    if extra.get("first_request"):
+        L.append("\n## First requests after `LanceStore.warm()` (`--first-request N`)\n")
+        L.append("A fresh store object runs `warm()` (snapshot, derived arrays, keyword and word indexes, ANN when "
+                 "large: the start-up hook's work before readiness), then each scenario's first search is timed "
+                 "against the median of 5 later ones (filters compiled each time).\n")
+        L.append("| N | query | scenario | warm-up s | first ms | later p50 ms | first / later | measured at (load) |")
+        L.append("|---:|---|---|---:|---:|---:|---:|---|")
+        for r in extra["first_request"]:
+            L.append(f"| {r['n']:,} | {r['shape']} | {r['scenario']} | {r['warm_s']:.1f} | {r['first_ms']:.1f} | "
+                     f"{r['later_ms']:.1f} | {r['ratio']:.2f} | {r['when']} ({r['load']:.1f}) |")
     if extra.get("after_write"):
         L.append("\n## After a write (`--after-write N`: append new images, then a fresh store object serves)\n")
         L.append("| N | rows added | measured at | write s | snapshot reload s | ANN index | ANN s | first query ms |")
@@ -816,6 +861,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--after-write", type=int, metavar="N",
                     help="only: append 1 %% new images to the store of size N and time the reload, the ANN update "
                          "and the first query (merged into --out; the store is rebuilt by the next run)")
+    ap.add_argument("--note", action="append", default=[],
+                    help="a paragraph about this run, kept in --out's notes (with --merge and --sizes '' it only "
+                         "rewrites the report)")
+    ap.add_argument("--first-request", type=int, metavar="N",
+                    help="only: after LanceStore.warm() on the store of size N, time each scenario's first search "
+                         "against later ones (merged into --out)")
     ap.add_argument("--merge", action="store_true",
                     help="keep the other sizes' rows (and the gunicorn rows, unless measured now) of --out")
     args = ap.parse_args(argv)
@@ -827,7 +878,7 @@ def main(argv: list[str] | None = None) -> int:
         args.queries, args.e2e, args.no_gunicorn = 3, 2, True
     if args.out is None:
         args.out = args.workdir / "BENCHMARKS-quick.md" if args.quick else REPO / "BENCHMARKS.md"
-    only = args.gunicorn_only or args.ann_sweep or args.after_write
+    only = args.gunicorn_only or args.ann_sweep or args.after_write or args.first_request
     if only:
         args.merge = True
     start = machine()
@@ -854,18 +905,24 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.ann_sweep:
         extra["ann_sweep"] = ann_sweep(args.workdir / f"store-{args.ann_sweep}", args.ann_sweep, log)
+    if args.first_request:
+        n = args.first_request
+        extra["first_request"] = [r for r in extra.get("first_request", []) if r["n"] != n] + first_requests(
+            args.workdir / f"store-{n}", n, log)
     if args.after_write:
         n = args.after_write
         extra["after_write"] = [r for r in extra.get("after_write", []) if r["n"] != n] + [
             after_write(args.workdir / f"store-{n}", n, max(1, n // 100), log)]
-    if not only:
+    if args.note:
+        extra["notes"] = extra.get("notes", []) + [f"{datetime.now():%Y-%m-%d %H:%M}: {t}" for t in args.note]
+    if not only and sizes:
         models = bench_models()
         for n in sizes:
             r = run_size(n, args.workdir, args.queries, args.e2e, models, log)
             r["ann_min"] = LanceStore(f"lance://{args.workdir / f'store-{n}'}").ann_min_docs
             results = sorted([x for x in results if x["n"] != n] + [r], key=lambda r: r["n"])
             report()  # partial results survive
-    if args.gunicorn_only or (not only and not args.no_gunicorn):
+    if args.gunicorn_only or (not only and sizes and not args.no_gunicorn):
         n = args.gunicorn_only or max(sizes)
         gun = [g for g in gun if g.get("preload", False) != args.preload]
         for workers in (1, 2):

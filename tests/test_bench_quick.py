@@ -97,3 +97,15 @@ def test_bench_quick_runs_and_reports(tmp_path):
     assert w["added"] == 6 and w["ann_how"] == "extended" and w["first_query_ms"] > 0
     assert [run["args"].split()[0] for run in data["runs"]] == ["--quick", "--after-write"]
     assert "| 600 | 6 |" in text
+
+    # --first-request: after warm(), each scenario's first search against later ones, both query shapes
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "search.py"), "--first-request", "600", "--workdir",
+                           str(tmp_path / "work"), "--out", str(out)], capture_output=True, text=True, env=env,
+                          cwd=REPO, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    data = json.loads(text.split("```json\n", 1)[1].split("\n```", 1)[0])
+    first = data["first_request"]
+    assert {(r["shape"], r["scenario"]) for r in first} == {(s, k) for s in ("both", "tat-only") for k in sc}
+    assert all(r["first_ms"] > 0 and r["later_ms"] > 0 and r["warm_s"] > 0 for r in first)
+    assert "## First requests after `LanceStore.warm()`" in text and "| 600 | 6 |" in text

@@ -186,7 +186,7 @@ class Snapshot:
 
     def warm(self, schema: Any) -> dict[str, float]:
         """Build every derived array a request may need now, rather than inside the first request that needs it:
-        id order and ranks, coordinates, local times, soft-constraint fields, the keyword index of every
+        the vector matrix's pages faulted in (one read), id order and ranks, coordinates, local times, soft-constraint fields, the keyword index of every
         filterable keyword field (folded where the mapping folds, with its lookup and facet tables) and the word
         index of every full-text field. Returns seconds per part (for the start-up log).
 
@@ -203,6 +203,12 @@ class Snapshot:
 
         if self.n == 0:
             return spent
+
+        def touch_vectors() -> None:  # fault the memory-mapped matrix's pages in once, not in the first search
+            m = self.vectors_set.matrix
+            for at in range(0, self.n, 65536):
+                float(m[at:at + 65536].sum())
+        timed("vectors", touch_vectors)
         for part in ("id_rank", "latlon", "local_seconds", "soft_fields"):
             timed(part, lambda part=part: getattr(self, part))
         for name in sorted(set(schema.term_fields) | set(schema.array_fields)):
