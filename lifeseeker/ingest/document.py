@@ -10,7 +10,9 @@ Which value wins per field (``models.<role>`` records who computed it; ``PROVIDE
 * time: the record's, else EXIF's (with ``time_fields`` and, given an offset, ``utc_time``); place: the
   record's coordinates, else EXIF's, reverse-geocoded by the gazetteer.
 * ``capmeta`` is rebuilt; ``capmeta_vec`` is kept only when the CapMeta string and the text model are unchanged,
-  else left None for the pipeline's TaT stage.
+  else left None for the pipeline's TaT stage. An empty CapMeta (no caption, tags, OCR, time or place) gets no
+  vector at all: its TaT is 0 in both stores (a missing vector contributes 0), so a photo about which nothing is
+  known cannot outrank photos whose text matches the query.
 """
 
 from __future__ import annotations
@@ -110,7 +112,9 @@ def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: 
     doc["capmeta"] = capmeta(content_text(caption, tags, ocr_text), local_time, place_names)
     text_name = names["text"]
     used["text"] = text_name
-    if old and old.get("capmeta") == doc["capmeta"] and old_models.get("text") == text_name \
+    if not doc["capmeta"]:
+        doc["capmeta_vec"] = None  # nothing to embed: no TaT vector (TaT 0), never the embedding of filler text
+    elif old and old.get("capmeta") == doc["capmeta"] and old_models.get("text") == text_name \
             and old.get("capmeta_vec") is not None:
         doc["capmeta_vec"] = old["capmeta_vec"]
     else:

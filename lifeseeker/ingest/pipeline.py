@@ -392,10 +392,12 @@ class Ingestor:
         st.images += n
         bars.stage("capmeta", n, st)
 
-        encode = [i for i, ((p, _), doc) in enumerate(zip(decoded, docs)) if doc.get("capmeta_vec") is None]
+        # a document whose CapMeta is empty (no caption, tags, OCR, time or place) gets no TaT vector, so it
+        # scores TaT 0 instead of matching every query as well as the filler it would otherwise be given
+        encode = [i for i, doc in enumerate(docs) if doc.get("capmeta_vec") is None and doc["capmeta"]]
         if encode:
             tat = self._timed("tat", len(encode), report, bars, lambda: m.text.encode_texts(
-                [docs[i]["capmeta"] or "a photo" for i in encode]))
+                [docs[i]["capmeta"] for i in encode]))
             for i, vec in zip(encode, tat):
                 docs[i]["capmeta_vec"] = vec
         return docs
