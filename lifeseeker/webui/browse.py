@@ -33,7 +33,8 @@ CACHE = "lifeseeker_overview"
 
 def overview(store) -> dict[str, Any]:
     """``{"total", "read", "hours": {"YYYY-MM-DDTHH": n}, "days": {"YYYY-MM-DD": n}, "first", "last",
-    "places": [{"name", "lat", "lon", "count", "first"}]}`` of the whole collection (undated photos count in
+    "places": [{"name", "lat", "lon", "count", "first"}], "place_names": [every level photos were geocoded to,
+    most photos first]}`` of the whole collection (undated photos count in
     ``total`` only; places without coordinates are left out). Cached per document count."""
     total = store.count()
     cache = current_app.extensions.setdefault(CACHE, {})
@@ -41,11 +42,13 @@ def overview(store) -> dict[str, Any]:
         return cache["value"]
     docs = [h.doc for h in store.search(VectorQuery(None, None, Weights()), (), limit=min(total, OVERVIEW_LIMIT))]
     hours: Counter = Counter()
+    names_seen: Counter = Counter()
     cells: dict[tuple[int, int], list[dict]] = defaultdict(list)
     for d in docs:
         t = d.get("local_time")
         if t is not None:
             hours[t.strftime("%Y-%m-%dT%H")] += 1
+        names_seen.update(set(d.get("places") or ()))
         loc = d.get("location") or {}
         if loc.get("lat") is not None and loc.get("lon") is not None:
             cells[(round(loc["lat"] / PLACE_GRID_DEG), round(loc["lon"] / PLACE_GRID_DEG))].append(d)
@@ -62,7 +65,8 @@ def overview(store) -> dict[str, Any]:
                        "count": len(group), "first": times[0].date().isoformat() if times else None})
     places.sort(key=lambda p: (-p["count"], p["name"] or ""))
     value = {"total": total, "read": len(docs), "hours": dict(sorted(hours.items())), "days": dict(sorted(days.items())),
-             "first": min(days) if days else None, "last": max(days) if days else None, "places": places}
+             "first": min(days) if days else None, "last": max(days) if days else None, "places": places,
+             "place_names": sorted(names_seen, key=lambda n: (-names_seen[n], n))}
     cache.update(total=total, value=value)
     return value
 

@@ -10,6 +10,7 @@ its temporal context (static/app.js over ``/api/context``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, render_template, request, send_file, url_for
@@ -21,6 +22,7 @@ from .api import mark_ids, read_upload, search_request, timeline
 from .media import BROWSER_SUFFIXES, DISPLAY_SIDE, THUMB_SIDE, rendition
 from .explain import event_terms, score_terms
 from .notices import page_notices, seen_key
+from .typos import did_you_mean, pairs_above_floor
 from .state import services
 
 bp = Blueprint("pages", __name__)
@@ -94,6 +96,9 @@ def index():
     base = {k: request.args.get(k) for k in FILTER_KEYS if request.args.get(k)}
     ranks = {h.image_id: i for i, h in enumerate(response.hits, 1)} if response else {}
     then_ranks = {h.image_id: i for i, h in enumerate(response.then_hits, 1)} if response else {}
+    floor = pairs_above_floor(response.pairs, req.weights, not response.text_only, True) \
+        if response is not None and req is not None and req.then else []
+    typos = did_you_mean(request.args, svc.store, _url_with) if (response is not None or error) else []
     shown = page_notices(response.notices if response else svc.search.notices, svc.search.notices, svc.settings)
     return render_template(
         "index.html", form=form, response=response, req=req, error=error, image_query=image_query,
@@ -109,9 +114,17 @@ def index():
         tiles_attribution=getattr(svc.settings, "tiles_attribution", "") or "",
         suggestion_url=lambda params: "?" + urlencode({k: v for k, v in params.items() if v}),
         like_url=lambda image_id: "?" + urlencode({**base, "like": image_id}),
-        chip_urls=_chip_urls, event_terms=event_terms,
+        chip_urls=_chip_urls, event_terms=event_terms, did_you_mean=typos,
+        pairs_ok=[p for p, ok in zip(response.pairs, floor) if ok] if floor else [],
+        pairs_low=[p for p, ok in zip(response.pairs, floor) if not ok] if floor else [],
         score_terms=lambda h: score_terms(h, req.weights, _applied_soft(req, response)),
     ), (400 if error else 200)
+
+
+def _url_with(key: str, value: str) -> str:
+    """This page's search with parameter ``key`` set to ``value`` (the others kept, marks included)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != key]
+    return "?" + urlencode(args + [(key, value)])
 
 
 def _applied_soft(req, response) -> tuple:
@@ -168,6 +181,14 @@ def _chip_urls(chip) -> dict[str, str | None]:
         kept = [(k, v) for k, v in args if k not in chip.hard]
         hard = "?" + urlencode(kept + list(chip.hard.items()) + [("ignore", chip.key)])
     return {"remove": remove, "hard": hard}
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon (an SVG; browsers that ask for /favicon.ico get it too, instead of a 404)."""
+    from flask import current_app
+
+    return send_file(Path(current_app.static_folder) / "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.get("/image/<path:image_id>")

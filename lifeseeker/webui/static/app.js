@@ -24,7 +24,10 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
-  function isVisible(e) { return !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length); }
+  function isVisible(e) { // closed <details> keep their content laid out in Chromium: ask the browser
+    if (e.checkVisibility) return e.checkVisibility();
+    return !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length) && !e.closest("details:not([open]) > :not(summary)");
+  }
   function showBusy() { if (busy) busy.hidden = false; }
   window.addEventListener("pageshow", () => { if (busy) busy.hidden = true; });
 
@@ -386,13 +389,8 @@
       mapEl.textContent = "No geotagged results";
     } else {
       const map = window.L.map(mapEl, { attributionControl: false, worldCopyJump: true });
-      const tiles = mapEl.dataset.tiles;
-      if (tiles) {
-        window.L.tileLayer(tiles, { attribution: mapEl.dataset.attribution || "", maxZoom: 19 }).addTo(map);
-        window.L.control.attribution({ prefix: false }).addTo(map);
-      } else {
-        mapEl.classList.add("blank");
-      }
+      if (window.lifeseekerBasemap) window.lifeseekerBasemap(map, mapEl); // basemap.js: tiles or offline atlas
+      else mapEl.classList.add("blank");
       const points = [];
       located.forEach((ev) => {
         const ll = [Number(ev.dataset.lat), Number(ev.dataset.lon)];
@@ -401,7 +399,7 @@
           fillOpacity: 0.8, className: "result-marker" }).addTo(map);
         const head = ev.querySelector(".event-head");
         const tip = el("span", {}, head ? head.textContent.replace(/\s+/g, " ").trim() : ev.dataset.event);
-        marker.bindTooltip(tip);
+        marker.bindTooltip(tip, { direction: "auto", className: "result-tip" });
         marker.on("click", () => {
           clearFilter();
           applyFilter("Near " + ll[0].toFixed(4) + ", " + ll[1].toFixed(4),
