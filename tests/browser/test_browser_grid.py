@@ -37,6 +37,7 @@ def test_fifty_hits_put_at_least_24_thumbnails_above_the_fold(page: Page, artifa
     _wait_for_thumbs(page, 24)
     shown = page.evaluate(ABOVE_FOLD)
     assert shown >= 24, shown
+    (artifacts / "above-fold.txt").write_text(f"{shown} thumbnails fully above the fold at 1400x900, q={QUERY!r}\n")
     # several tiles per row: the first row holds more than one event
     tops = page.eval_on_selector_all("ol.events > li.event", "ts => ts.map(t => Math.round(t.getBoundingClientRect().top))")
     assert tops.count(tops[0]) >= 4
@@ -48,6 +49,10 @@ def test_fifty_hits_put_at_least_24_thumbnails_above_the_fold(page: Page, artifa
     expect(tile.locator(".event-head .span")).to_contain_text(first["start"][:10])
     placed = next(i for i, e in enumerate(api["events"]) if e["place"])
     expect(page.locator("ol.events > li.event").nth(placed).locator(".place")).to_have_text(api["events"][placed]["place"])
+    page.wait_for_function("() => document.getElementById('map').dataset.basemap === 'world-atlas'")
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('main img')).filter(im => {
+        const r = im.getBoundingClientRect(); return im.checkVisibility() && r.top >= 0 && r.bottom <= innerHeight; })
+        .every(im => im.complete)""", timeout=90_000)  # the picture shows decoded thumbnails
     page.screenshot(path=str(artifacts / "search.png"))
     assert (artifacts / "search.png").stat().st_size > 20_000
 

@@ -43,6 +43,10 @@ def test_count_question_shows_the_answer_and_the_counted_moments(page: Page, art
     expect(page.locator("ol.events > li.event").first).to_be_visible()
     href = urlsplit(panel.locator("a.ask-link").get_attribute("href"))
     assert href.path == "/ask" and parse_qs(href.query) == {"q": [COUNT_Q]}
+    page.wait_for_function("() => document.getElementById('map').dataset.basemap === 'world-atlas'")
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('main img')).filter(im => {
+        const r = im.getBoundingClientRect(); return im.checkVisibility() && r.top >= 0 && r.bottom <= innerHeight; })
+        .every(im => im.complete)""", timeout=90_000)  # the picture shows decoded thumbnails
     page.screenshot(path=str(artifacts / "question.png"))
 
 

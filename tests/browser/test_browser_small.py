@@ -98,3 +98,13 @@ def test_bad_hour_names_the_parameter_without_none(page: Page, params, message):
     assert "None" not in page.locator("body").inner_text()
     api = page.request.get(f"/api/search?q=walk&{params}")
     assert api.status == 400 and api.json()["error"] == message
+
+
+@pytest.mark.parametrize("path", ["/", "/day/2008-10-22", "/?q=walk+in+Arezzo", "/?q=How+many+times+did+I+go+to+Arezzo%3F"])
+def test_pages_run_without_script_errors(page: Page, path):
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    assert errors == []

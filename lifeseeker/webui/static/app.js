@@ -60,6 +60,8 @@
     }
   }
 
+  if (!panel) return; // pages without results (day view, ask) use none of what follows
+
   // ---- detail panel ---------------------------------------------------------------------------------------
   function openCard(card) {
     if (!card) return;

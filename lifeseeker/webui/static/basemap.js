@@ -8,14 +8,38 @@
   const root = script ? new URL(script.src, location.href).pathname.replace(/static\/basemap\.js$/, "") : "/";
   let atlas = null;
 
+  // Rings and lines that cross the antimeridian jump from +180 to -180 in Natural Earth; Leaflet would draw that
+  // jump as a line across the world. Keep each ring continuous (longitudes may then run past +-180).
+  function unwrapLine(line) {
+    const out = [];
+    let prev = null;
+    line.forEach((p) => {
+      let lon = p[0];
+      if (prev !== null) { while (lon - prev > 180) lon -= 360; while (lon - prev < -180) lon += 360; }
+      out.push([lon, p[1]]);
+      prev = lon;
+    });
+    return out;
+  }
+  function unwrap(geom) {
+    const depth = { LineString: 0, MultiLineString: 1, Polygon: 1, MultiPolygon: 2 }[geom.type];
+    const walk = (c, d) => (d === 0 ? unwrapLine(c) : c.map((x) => walk(x, d - 1)));
+    return depth === undefined ? geom : { type: geom.type, coordinates: walk(geom.coordinates, depth) };
+  }
+  function unwrapAll(g) {
+    if (g.type === "FeatureCollection") return { type: g.type, features: g.features.map((f) => ({ ...f, geometry: f.geometry && unwrap(f.geometry) })) };
+    if (g.type === "Feature") return { ...g, geometry: g.geometry && unwrap(g.geometry) };
+    return unwrap(g);
+  }
+
   function loadAtlas() {
     if (!atlas) {
       atlas = fetch(root + "static/vendor/world-atlas/countries-50m.json")
         .then((r) => (r.ok ? r.json() : Promise.reject(new Error("HTTP " + r.status))))
         .then((topo) => ({
-          land: window.topojson.feature(topo, topo.objects.countries),
-          borders: window.topojson.mesh(topo, topo.objects.countries, (a, b) => a !== b),
-          coast: window.topojson.mesh(topo, topo.objects.countries, (a, b) => a === b),
+          land: unwrapAll(window.topojson.feature(topo, topo.objects.countries)),
+          borders: unwrapAll(window.topojson.mesh(topo, topo.objects.countries, (a, b) => a !== b)),
+          coast: unwrapAll(window.topojson.mesh(topo, topo.objects.countries, (a, b) => a === b)),
         }));
     }
     return atlas;
