@@ -17,7 +17,7 @@
 | rerank | ``LIFESEEKER_RERANK`` (``itm``, ``cross``, ``itm,cross``, ``off``) | ``itm`` (models/rerank.py) |
 | rerank_model / rerank_cross_model | ``LIFESEEKER_RERANK_MODEL`` / ``LIFESEEKER_RERANK_CROSS_MODEL`` | BLIP ITM base COCO / ms-marco MiniLM |
 | rerank_n, rerank_blend | ``LIFESEEKER_RERANK_N`` / ``LIFESEEKER_RERANK_BLEND`` | 30 / 0.5 (engine/rerank.py) |
-| tiles_url, tiles_attribution | ``LIFESEEKER_TILES_URL`` (``https://host/{z}/{x}/{y}.png``) / ``LIFESEEKER_TILES_ATTRIBUTION`` | none: markers on a blank map |
+| tiles_url, tiles_attribution | ``LIFESEEKER_TILES_URL`` (``https://host/{z}/{x}/{y}.png``) / ``LIFESEEKER_TILES_ATTRIBUTION`` | none: the offline world-atlas basemap |
 | ann_min_docs | ``LIFESEEKER_ANN_MIN_DOCS`` (embedded store: from this many documents passing the filters, ANN candidates + exact rescoring instead of exact scoring of every row; ``0`` = never) | 250000 |
 | ann_candidates | ``LIFESEEKER_ANN_CANDIDATES`` (ANN candidates rescored exactly) | 1000 |
 | ann_nprobe | ``LIFESEEKER_ANN_NPROBE`` (inverted lists probed, scaled up by 1/selectivity under filters; ``0`` = an eighth of the lists) | 0 |

@@ -20,6 +20,20 @@ from .text import tokens
 from .timeparts import PARTS_OF_DAY, WEEKDAY_NAMES, WEEKDAYS
 
 
+def _hour(raw: str | None, name: str, default: int, top: int) -> int:
+    """A whole local hour from parameter ``name`` (``default`` when absent). Raises FilterError naming the parameter,
+    its range and what was typed (never the other parameter's absent value)."""
+    if raw is None:
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise FilterError(f"{name}: expected a whole hour 0-{top}, got {raw!r}") from None
+    if not 0 <= v <= top:
+        raise FilterError(f"{name}: expected a whole hour 0-{top}, got {v}")
+    return v
+
+
 def _require(cond: bool, msg: str) -> None:
     if not cond:
         raise FilterError(msg)
@@ -207,10 +221,7 @@ def filters_from_params(params: Mapping[str, str | list[str]]) -> list[Filter]:
         out.append(DateRange(_date(d0, "date_from") if d0 else None, _date(d1, "date_to") if d1 else None))
     h0, h1 = get("hour_from"), get("hour_to")
     if h0 or h1:
-        try:
-            out.append(HourRange(int(h0 or 0), int(h1 or 24)))
-        except ValueError:
-            raise FilterError(f"hour_from/hour_to: expected whole hours 0-24, got {h0!r}, {h1!r}") from None
+        out.append(HourRange(_hour(h0, "hour_from", 0, 23), _hour(h1, "hour_to", 24, 24)))
     if get("weekday"):
         out.append(Weekdays(frozenset(_weekday(d) for d in _list(params["weekday"]))))
     if get("part"):

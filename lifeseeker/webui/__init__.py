@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, store=None, models=None,
     app.register_blueprint(api_bp, url_prefix="/api")
     app.register_blueprint(__import__(f"{__name__}.dres", fromlist=["bp"]).bp)  # /api/dres: DRES (webui/dres.py)
     from .qa import bp as qa_bp; app.register_blueprint(qa_bp)  # noqa: E702 - /api/answer, /ask (question answering)
+    from .browse import bp as browse_bp; app.register_blueprint(browse_bp)  # noqa: E702 - /day, /api/overview, /api/cities
 
     register_openapi(app)  # GET /openapi.json
 

@@ -10,15 +10,19 @@ its temporal context (static/app.js over ``/api/context``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, render_template, request, send_file
+from flask import Blueprint, render_template, request, send_file, url_for
 
 from ..engine.timeparts import PARTS_OF_DAY, WEEKDAYS
 from ..errors import FilterError, NotFound
 from ..images import resolve_file
 from .api import mark_ids, read_upload, search_request, timeline
 from .media import BROWSER_SUFFIXES, DISPLAY_SIDE, THUMB_SIDE, rendition
+from .explain import event_terms, score_terms
+from .notices import page_notices, seen_key
+from .typos import did_you_mean, pairs_above_floor
 from .state import services
 
 bp = Blueprint("pages", __name__)
@@ -29,6 +33,7 @@ SEARCH_KEYS = ("q", "date_from", "date_to", "hour_from", "hour_to", "weekday", "
 # Parameters that make the page run a search (the rest only tune one).
 TRIGGER_KEYS = tuple(k for k in SEARCH_KEYS if k not in ("limit", "weights", "radius_km", "within", "gap", "dup",
                                                          "rerank", "irrelevant"))
+ASK_KEYS = ("q", "date_from", "date_to", "country", "city", "place", "tag")
 FILTER_KEYS = ("date_from", "date_to", "hour_from", "hour_to", "weekday", "part", "country", "city", "tag", "place",
                "near", "radius_km", "text", "ocr", "weights", "limit")
 
@@ -73,7 +78,7 @@ def index():
     svc = services()
     form = {k: request.args.get(k, "") for k in SEARCH_KEYS}
     form["weekday_list"] = request.args.getlist("weekday")
-    response, error, req = None, None, None
+    response, error, req, answer = None, None, None, None
     image_query = request.method == "POST"
     marks = {"relevant": (), "irrelevant": ()}
     try:
@@ -85,14 +90,23 @@ def index():
             req = search_request(request.args, svc.settings.weights, store=svc.store)
         if req is not None:
             response = svc.search.search(req)
+        answer = question_answer(req, response)
     except (FilterError, NotFound) as exc:
         error = str(exc)
     base = {k: request.args.get(k) for k in FILTER_KEYS if request.args.get(k)}
     ranks = {h.image_id: i for i, h in enumerate(response.hits, 1)} if response else {}
     then_ranks = {h.image_id: i for i, h in enumerate(response.then_hits, 1)} if response else {}
+    floor = pairs_above_floor(response.pairs, req.weights, not response.text_only, True) \
+        if response is not None and req is not None and req.then else []
+    typos = did_you_mean(request.args, svc.store, _url_with) if (response is not None or error) else []
+    shown = page_notices(response.notices if response else svc.search.notices, svc.search.notices, svc.settings)
     return render_template(
         "index.html", form=form, response=response, req=req, error=error, image_query=image_query,
-        notices=response.notices if response else svc.search.notices, weekdays=WEEKDAYS, parts=list(PARTS_OF_DAY),
+        page_notices=shown, notices_seen_key=seen_key(shown), answer=answer,
+        possible={im.image_id: im.answer for im in answer.images if im.answer} if answer else {},
+        moment_image=moment_images(answer, response, svc.store) if answer else {},
+        ask_url=url_for("qa.ask", **{k: v for k, v in request.args.items() if k in ASK_KEYS}),
+        weekdays=WEEKDAYS, parts=list(PARTS_OF_DAY),
         doc_count=svc.store.count(),
         ranks=ranks, then_ranks=then_ranks, marks=marks, timeline=timeline(response.hits) if response else [],
         markers=_marker_events(response.events) if response else [],
@@ -100,8 +114,60 @@ def index():
         tiles_attribution=getattr(svc.settings, "tiles_attribution", "") or "",
         suggestion_url=lambda params: "?" + urlencode({k: v for k, v in params.items() if v}),
         like_url=lambda image_id: "?" + urlencode({**base, "like": image_id}),
-        chip_urls=_chip_urls,
+        chip_urls=_chip_urls, event_terms=event_terms, did_you_mean=typos,
+        pairs_ok=[p for p, ok in zip(response.pairs, floor) if ok] if floor else [],
+        pairs_low=[p for p, ok in zip(response.pairs, floor) if not ok] if floor else [],
+        score_terms=lambda h: score_terms(h, req.weights, _applied_soft(req, response)),
     ), (400 if error else 200)
+
+
+def _url_with(key: str, value: str) -> str:
+    """This page's search with parameter ``key`` set to ``value`` (the others kept, marks included)."""
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != key]
+    return "?" + urlencode(args + [(key, value)])
+
+
+def _applied_soft(req, response) -> tuple:
+    """The soft constraints the search applied: the parsed ones (after ``ignore``), then the request's own."""
+    parsed = getattr(response, "parsed", None)
+    return tuple(parsed.soft if parsed is not None else ()) + tuple(getattr(req, "soft", ()) or ())
+
+
+def question_answer(req, response):
+    """The answer to the search box's text when it is a question (the parser says so), as ``/ask`` gives it (seed
+    LifeSeeker 6.0 section 3.4: the possible answer is shown with the results); None otherwise (no search, a
+    sequence, a query by image or example)."""
+    if response is None or req is None or req.then or req.image is not None or req.like:
+        return None
+    parsed = response.parsed
+    if parsed is None or not getattr(parsed, "is_question", False):
+        return None
+    from .qa import qa_service
+
+    return qa_service().answer(req.text, list(req.filters), req.weights)
+
+
+def moment_images(answer, response, store) -> dict[str, str]:
+    """``event_id -> image_id`` of one thumbnail per evidence moment: its own first image; for a moment given
+    only as a time span (a counted trip or day) the best-ranked result inside the span, else the span's first
+    stored image (``store.neighbours``). Moments with no image inside their span are left out."""
+    out: dict[str, str] = {}
+    for ev in answer.events:
+        if ev.image_ids:
+            out[ev.event_id] = ev.image_ids[0]
+            continue
+        if ev.start is None:
+            continue
+        end = ev.end or ev.start
+        inside = [h for h in (response.hits if response else [])
+                  if h.doc.get("local_time") and ev.start <= h.doc["local_time"] <= end]
+        if inside:
+            out[ev.event_id] = inside[0].image_id
+            continue
+        docs = store.neighbours(ev.start, 0, int((end - ev.start).total_seconds()), limit=1)
+        if docs:
+            out[ev.event_id] = docs[0]["image_id"]
+    return out
 
 
 def _chip_urls(chip) -> dict[str, str | None]:
@@ -115,6 +181,14 @@ def _chip_urls(chip) -> dict[str, str | None]:
         kept = [(k, v) for k, v in args if k not in chip.hard]
         hard = "?" + urlencode(kept + list(chip.hard.items()) + [("ignore", chip.key)])
     return {"remove": remove, "hard": hard}
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon (an SVG; browsers that ask for /favicon.ico get it too, instead of a 404)."""
+    from flask import current_app
+
+    return send_file(Path(current_app.static_folder) / "favicon.svg", mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.get("/image/<path:image_id>")

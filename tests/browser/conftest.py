@@ -50,3 +50,17 @@ def artifacts():
     return out
 
 
+
+
+@pytest.fixture(autouse=True)
+def _patient_page(request):
+    """Generous waits: the shared 2-core machine makes thumbnails (HEIC/TIFF decodes) slowly on first use, and a
+    cold search can take seconds; the checks themselves stay exact."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=20_000)
+    if "page" in request.fixturenames:
+        page = request.getfixturevalue("page")
+        page.set_default_navigation_timeout(120_000)
+        page.set_default_timeout(60_000)
+    yield

@@ -24,9 +24,43 @@
     if (text !== undefined && text !== null) e.textContent = String(text);
     return e;
   }
-  function isVisible(e) { return !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length); }
+  function isVisible(e) { // closed <details> keep their content laid out in Chromium: ask the browser
+    if (e.checkVisibility) return e.checkVisibility();
+    return !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length) && !e.closest("details:not([open]) > :not(summary)");
+  }
   function showBusy() { if (busy) busy.hidden = false; }
   window.addEventListener("pageshow", () => { if (busy) busy.hidden = true; });
+
+  // ---- notices: one line; the service's own notices are shown once, then only behind the header's button ----
+  const noticesBox = document.getElementById("notices");
+  const noticesBtn = document.getElementById("notices-btn");
+  if (noticesBox && noticesBox.dataset.seen) {
+    const key = "lifeseeker.notices.seen";
+    let seen = null;
+    try { seen = window.localStorage.getItem(key); window.localStorage.setItem(key, noticesBox.dataset.seen); }
+    catch (err) { seen = null; }
+    if (seen === noticesBox.dataset.seen) {
+      const service = Array.from(noticesBox.querySelectorAll(".notice-item[data-kind=service]"));
+      service.forEach((n) => { n.hidden = true; });
+      const left = Array.from(noticesBox.querySelectorAll(".notice-item")).filter((n) => !n.hidden);
+      if (left.length) {
+        noticesBox.querySelector("summary .count").textContent = left.length + (left.length === 1 ? " notice" : " notices");
+        noticesBox.querySelector("summary .first").textContent = left[0].querySelector(".notice").textContent;
+      } else {
+        noticesBox.hidden = true;
+      }
+      if (noticesBtn) {
+        noticesBtn.hidden = false;
+        noticesBtn.addEventListener("click", () => {
+          service.forEach((n) => { n.hidden = false; });
+          noticesBox.hidden = false;
+          noticesBox.open = true;
+        });
+      }
+    }
+  }
+
+  if (!panel) return; // pages without results (day view, ask) use none of what follows
 
   // ---- detail panel ---------------------------------------------------------------------------------------
   function openCard(card) {
@@ -144,19 +178,109 @@
     card.addEventListener("keydown", (e) => { if (e.key === "Enter" && e.target === card) openCard(card); });
   });
 
+  // ---- keyboard-first (the help overlay, "?", lists the keys) ------------------------------------------------
+  const help = document.getElementById("help");
+  const searchBox = form ? form.querySelector("input[name=q]") : null;
+  function setHelp(open) {
+    if (!help) return;
+    help.hidden = !open;
+    if (open) { const c = document.getElementById("help-close"); if (c) c.focus(); } else if (current) current.focus();
+  }
+  const helpBtn = document.getElementById("help-btn");
+  if (helpBtn) helpBtn.addEventListener("click", () => setHelp(help && help.hidden));
+  const helpClose = document.getElementById("help-close");
+  if (helpClose) helpClose.addEventListener("click", () => setHelp(false));
+
+  function select(card) { // move the selection (and the open detail, if any) to ``card``
+    if (!card) return;
+    if (!panel.hidden) { openCard(card); return; }
+    current = card;
+    cards.forEach((c) => c.classList.toggle("selected", c === card));
+    card.focus();
+    card.scrollIntoView({ block: "nearest" });
+  }
+  function vertical(visible, from, dir) { // the card in the next row up/down nearest in x
+    const r = from.getBoundingClientRect();
+    const cx = r.left + r.width / 2;
+    let best = null; let bestKey = null;
+    visible.forEach((c) => {
+      const q = c.getBoundingClientRect();
+      const dy = dir > 0 ? q.top - r.bottom : r.top - q.bottom;
+      if (dy < -2) return;
+      const key = [Math.round(dy / 8), Math.abs(q.left + q.width / 2 - cx)];
+      if (!best || key[0] < bestKey[0] || (key[0] === bestKey[0] && key[1] < bestKey[1])) { best = c; bestKey = key; }
+    });
+    return best;
+  }
+  let toastTimer = null;
+  function toast(text) {
+    let t = document.getElementById("toast");
+    if (!t) { t = el("p", { id: "toast", role: "status", class: "toast" }); document.body.append(t); }
+    t.textContent = text;
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { t.hidden = true; }, 4000);
+  }
+  function appendHint() { // a KIS task's next hint, typed as it is shown, appended to the query; marks kept
+    if (!form || !searchBox) return;
+    let box = document.getElementById("hintbox");
+    if (!box) {
+      box = el("form", { id: "hintbox", class: "hintbox" });
+      const input = el("input", { type: "text", name: "hint", "aria-label": "next hint", placeholder: "next hint, Enter to add it to the query" });
+      box.append(el("label", {}, "Next hint "), input);
+      box.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const hint = input.value.trim();
+        if (!hint) return;
+        const q = searchBox.value.trim();
+        searchBox.value = q ? q + " " + hint : hint;
+        form.requestSubmit();
+      });
+      input.addEventListener("keydown", (e) => { if (e.key === "Escape") { box.remove(); if (current) current.focus(); } });
+      form.after(box);
+    }
+    box.querySelector("input").focus();
+  }
+
+  if (searchBox) searchBox.addEventListener("keydown", (e) => {
+    if (e.key === "ArrowDown" || (e.key === "Escape" && cards.length)) {
+      const first = current || cards.filter(isVisible)[0];
+      if (first) { e.preventDefault(); select(first); }
+    }
+  });
+
   document.addEventListener("keydown", (e) => {
     const t = e.target;
-    if (["INPUT", "SELECT", "TEXTAREA"].includes(t.tagName)) return;
+    if (["INPUT", "SELECT", "TEXTAREA"].includes(t.tagName) || e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "Escape") {
+      if (help && !help.hidden) { setHelp(false); return; }
       panel.hidden = true;
       if (current) current.focus();
       return;
     }
+    if (e.key === "?") { e.preventDefault(); setHelp(help && help.hidden); return; }
+    if (help && !help.hidden) return;
+    if (e.key === "/") { if (searchBox) { e.preventDefault(); searchBox.focus(); searchBox.select(); } return; }
+    if (e.key === "h") { e.preventDefault(); appendHint(); return; }
+    if (e.key === "r") { const b = document.getElementById("research"); if (b && !b.disabled) b.click(); return; }
     if (t.closest && t.closest(".context")) return; // the strip has its own arrows
     const visible = cards.filter(isVisible);
-    const i = visible.indexOf(current);
-    if (e.key === "ArrowRight") openCard(visible[i + 1] || visible[0]);
-    else if (e.key === "ArrowLeft") openCard(visible[Math.max(0, i - 1)]);
+    if (!visible.length) return;
+    const sel = visible.includes(current) ? current : null;
+    const i = visible.indexOf(sel);
+    if (e.key === "ArrowRight") { e.preventDefault(); select(visible[i + 1] || visible[0]); }
+    else if (e.key === "ArrowLeft") { e.preventDefault(); select(visible[Math.max(0, i - 1)]); }
+    else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      e.preventDefault();
+      select(sel ? (vertical(visible, sel, e.key === "ArrowDown" ? 1 : -1) || sel) : visible[0]);
+    } else if (!sel) return;
+    else if (e.key === "Enter" && t !== sel) openCard(sel);
+    else if (e.key === "+" || e.key === "=") sel.querySelector(".mark.rel").click();
+    else if (e.key === "-") sel.querySelector(".mark.irr").click();
+    else if (e.key === "s") {
+      const submit = sel.querySelector("button.dres-submit");
+      if (submit) submit.click(); else toast("DRES is not configured: nothing submitted");
+    }
   });
 
   // ---- relevance feedback ---------------------------------------------------------------------------------
@@ -267,13 +391,8 @@
       mapEl.textContent = "No geotagged results";
     } else {
       const map = window.L.map(mapEl, { attributionControl: false, worldCopyJump: true });
-      const tiles = mapEl.dataset.tiles;
-      if (tiles) {
-        window.L.tileLayer(tiles, { attribution: mapEl.dataset.attribution || "", maxZoom: 19 }).addTo(map);
-        window.L.control.attribution({ prefix: false }).addTo(map);
-      } else {
-        mapEl.classList.add("blank");
-      }
+      if (window.lifeseekerBasemap) window.lifeseekerBasemap(map, mapEl); // basemap.js: tiles or offline atlas
+      else mapEl.classList.add("blank");
       const points = [];
       located.forEach((ev) => {
         const ll = [Number(ev.dataset.lat), Number(ev.dataset.lon)];
@@ -282,7 +401,7 @@
           fillOpacity: 0.8, className: "result-marker" }).addTo(map);
         const head = ev.querySelector(".event-head");
         const tip = el("span", {}, head ? head.textContent.replace(/\s+/g, " ").trim() : ev.dataset.event);
-        marker.bindTooltip(tip);
+        marker.bindTooltip(tip, { direction: "auto", className: "result-tip" });
         marker.on("click", () => {
           clearFilter();
           applyFilter("Near " + ll[0].toFixed(4) + ", " + ll[1].toFixed(4),
