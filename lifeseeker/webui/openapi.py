@@ -247,6 +247,24 @@ def openapi_document() -> dict[str, Any]:
                     required=True),
              _param("weights", "W_IaT,W_TaT.", {"type": "string", "pattern": f"^{_NUM},{_NUM}$"})]
             + filter_parameters())},
+        "/api/overview": {"get": _get(
+            "overview", "The whole collection for browsing: photos per local hour and per day, every place.",
+            {"200": _json(_object(["total", "read", "hours", "days", "places", "place_names"],
+                                  total={"type": "integer", "minimum": 0}, read={"type": "integer", "minimum": 0},
+                                  hours={"type": "object", "additionalProperties": {"type": "integer"}},
+                                  days={"type": "object", "additionalProperties": {"type": "integer"}},
+                                  places={"type": "array", "items": _object(["lat", "lon", "count"])},
+                                  place_names=string_list), "The overview."), **common})},
+        "/api/cities": {"get": _get(
+            "cities", "The most populous gazetteer cities inside a box (labels for the offline map).",
+            {"200": _json(_object(["cities"], cities={"type": "array", "items": _object(
+                ["name", "lat", "lon", "population"], name={"type": "string"}, lat={"type": "number"},
+                lon={"type": "number"}, population={"type": "integer"})}), "The cities, most populous first."),
+             "400": e400, **common},
+            [_param("bbox", "south,west,north,east in degrees.",
+                    {"type": "string", "pattern": f"^{_NUM},{_NUM},{_NUM},{_NUM}$"}),
+             _param("limit", "At most this many (1-60, default 30).", {"type": "integer", "minimum": 1,
+                                                                       "maximum": 60})])},
         "/api/dres/status": {"get": _get("dresStatus", "Whether DRES is configured (no call to DRES).",
                                          {"200": _json(_object(["configured"], configured={"type": "boolean"}),
                                                        "Configuration state."), "401": common["401"]})},
