@@ -61,6 +61,10 @@ def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
     click.echo(f"type: {kind}  confidence: {answer.confidence:.2f}  ({answer.took_ms:.0f} ms)")
     if answer.explanation:
         click.echo(f"how: {answer.explanation}")
+    if answer.rule:
+        click.echo(f"rule: {answer.rule}")
+    for it in answer.items:  # what a count or a date was taken from (issue 19)
+        click.echo(f"  counted {it.item_id}: {it.label}" + ("" if it.counted else "  (dropped)"))
     for e in answer.events:
         when = f"{e.start:%Y-%m-%d %H:%M}" + (f"-{e.end:%H:%M}" if e.end and e.end != e.start else "") \
             if e.start else "-"
