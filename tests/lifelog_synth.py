@@ -336,6 +336,39 @@ def write_images(docs: list[dict], root: Path, only=None) -> None:
         draw(d).save(out)
 
 
+def write_lsc(root: Path, days: set[str]) -> dict[str, Path]:
+    """The lifelog's ``days`` (ISO dates) as an LSC'22 collection on disk (docs/lsc-format.md): JPEG frames under
+    ``images/YYYYMM/DD/<image_id>.jpg``, the per-minute ``metadata.csv`` (minute_id, utc_time, local_time,
+    latitude, longitude, semantic_name, ImageID list) and ``visual_concepts.csv`` (ImageID, Tags, Caption, OCR).
+    Returns the paths by role (images, metadata, concepts)."""
+    import csv
+
+    docs = [d for d in lifelog_docs() if d["date"] in days]
+    per_minute: dict[str, list[str]] = {}
+    for d in docs:
+        out = root / "images" / d["image_id"][:6] / d["image_id"][6:8] / f"{d['image_id']}.jpg"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        draw(d).save(out, quality=90)
+        per_minute.setdefault(d["local_time"].strftime("%Y%m%d_%H%M"), []).append(f"{d['image_id']}.jpg")
+    meta, concepts = root / "metadata.csv", root / "visual_concepts.csv"
+    with open(meta, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["minute_id", "utc_time", "local_time", "latitude", "longitude", "semantic_name", "ImageID"])
+        for r in minute_rows():
+            if r["local_time"].date().isoformat() not in days:
+                continue
+            w.writerow([r["minute_id"], f"{r['utc_time']:%Y-%m-%d %H:%M:%S}" if r["utc_time"] else "",
+                        f"{r['local_time']:%Y-%m-%d %H:%M:%S}", r["latitude"] if r["latitude"] is not None else "",
+                        r["longitude"] if r["longitude"] is not None else "", r["semantic_name"] or "",
+                        str(per_minute.get(r["minute_id"], []))])
+    with open(concepts, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["ImageID", "Tags", "Caption", "OCR"])
+        for d in docs:
+            w.writerow([f"{d['image_id']}.jpg", "", d["caption"], (d["ocr_text"] or "").replace("\n", " ")])
+    return {"images": root / "images", "metadata": meta, "concepts": concepts}
+
+
 def build(store, text_encoder, image_root: Path | None = None, only_images=None) -> list[dict]:
     """Write the lifelog into ``store`` (MiniLM CapMeta vectors); with ``image_root``, its pictures too (all, or
     those ``only_images`` chooses) and the collection registered there."""

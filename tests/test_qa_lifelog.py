@@ -251,3 +251,22 @@ def test_accepted_forms_count_as_correct():
     r = evaluate_answers(qs, {"a": "four", "b": "June 14, 2019"})
     assert r["exact"] == 1.0
     assert evaluate_answers(qs, {"a": "5", "b": "13 June 2019"})["exact"] == 0.0
+
+
+# --- the generator is LSC-shaped: the product's LSC reader reads it --------------------------------------------------
+
+
+def test_the_synthetic_lifelog_written_as_lsc_is_read_back_by_the_lsc_reader(tmp_path):
+    from lifeseeker.ingest.sources.lsc import LscSource
+
+    paths = L.write_lsc(tmp_path, {"2019-03-21", "2019-03-02"})
+    src = LscSource(paths["images"], paths["metadata"], paths["concepts"], collection="synth")
+    recs = {r.image_id: r for r in src.records()}
+    docs = {d["image_id"]: d for d in L.lifelog_docs() if d["date"] in ("2019-03-21", "2019-03-02")}
+    assert sorted(recs) == sorted(docs) and not src.problems.missing_on_disk
+    hotel = recs["20190321_200000_000"]  # Riverside Hotel, Bangkok: offset from local - UTC time
+    assert (hotel.lat, hotel.lon, hotel.semantic_name, hotel.utc_offset) == (13.72, 100.51, "Riverside Hotel", "+07:00")
+    assert hotel.caption == L.SEE["hotel"]
+    air = recs["20190321_000000_000"]  # in the air: no fix
+    assert air.lat is None and air.caption == L.SEE["plane"]
+    assert recs["20190302_140000_000"].ocr_text == "BOOTS PHARMACY PETER MARK HAIR SALON"

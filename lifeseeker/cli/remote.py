@@ -91,6 +91,10 @@ def print_answer(a: Mapping[str, Any]) -> None:
     click.echo(f"type: {kind}  confidence: {a.get('confidence', 0.0):.2f}  ({a.get('took_ms', 0.0):.0f} ms)")
     if a.get("explanation"):
         click.echo(f"how: {a['explanation']}")
+    if a.get("rule"):
+        click.echo(f"rule: {a['rule']}")
+    for it in a.get("items") or ():  # what a count or a date was taken from
+        click.echo(f"  counted {it['item_id']}: {it['label']}" + ("" if it.get("counted", True) else "  (dropped)"))
     for e in a.get("events") or ():
         when = "-"
         if e.get("start"):
