@@ -22,3 +22,13 @@ class NotFound(LifeseekerError, KeyError):
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""
+
+
+def brief(exc: BaseException, limit: int = 160) -> str:
+    """The first sentence of an exception's message for a user-facing notice: at most ``limit`` characters, cut
+    at a word with an ellipsis, never mid-word (a hub client's message can run to pages of retries)."""
+    text = (str(exc).strip().split("\n")[0] or type(exc).__name__).strip()
+    first = text.split(". ")[0].rstrip(".")
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0] + "\u2026"

@@ -188,3 +188,39 @@ def test_search_and_ask_through_a_server_print_what_the_process_prints(three_pho
         server.shutdown()
     r = CliRunner().invoke(cli, ["search", "x", "--server", url], env=env)
     assert r.exit_code == 1 and f"The server {url} cannot be reached" in r.output and r.output.strip().endswith(".")
+
+
+def test_each_notice_is_printed_once(tmp_path):
+    """The default CLIP weights are not cached here: the loading warning is the only line saying so (the answer's
+    notices repeat it, and are not printed again)."""
+    env = {"LIFESEEKER_STORE": f"lance://{tmp_path / 'store'}", "LIFESEEKER_CACHE": str(tmp_path / "cache"),
+           "LIFESEEKER_RERANK": "off", "LIFESEEKER_VQA_MODEL": "none"}
+    r = CliRunner().invoke(cli, ["ask", "When did I walk in Arezzo?"], env=env)
+    assert r.exit_code == 0, r.output
+    assert r.output.count("No CLIP model") == 1 and "warning: No CLIP model" in r.output
+    assert "answer: (none)" in r.output
+
+
+def test_fetch_vqa_without_the_hub_fails_at_once_with_a_whole_sentence(tmp_path, monkeypatch):
+    import lifeseeker.models.catalog as catalog
+
+    probes = []
+    monkeypatch.setattr(catalog, "hub_reachable", lambda *a, **k: probes.append(1) or False)
+    r = CliRunner().invoke(cli, ["fetch-vqa", "--vqa-model", "Salesforce/blip-vqa-base"],
+                           env={"LIFESEEKER_STORE": f"lance://{tmp_path / 's'}"})
+    assert r.exit_code == 1 and probes == [1]  # one probe, no download attempt with retries
+    msg = r.output.strip()
+    assert msg.startswith("Error: VQA model 'Salesforce/blip-vqa-base' is not in the Hugging Face cache")
+    assert "cannot be reached" in msg and msg.endswith(".") and "Traceback" not in msg
+
+
+def test_brief_cuts_at_a_word_with_an_ellipsis():
+    from lifeseeker.errors import brief
+
+    long = OSError("We couldn't connect to 'https://huggingface.co' to load the files, and couldn't find them in "
+                   "the cached files. Check your internet connection or see how to run the library in offline "
+                   "mode at 'https://huggingface.co/docs/transformers/installation#offline-mode'.")
+    assert brief(long) == ("We couldn't connect to 'https://huggingface.co' to load the files, and couldn't find "
+                           "them in the cached files")
+    cut = brief(OSError("word " * 100), limit=23)
+    assert cut == "word word word word\u2026"

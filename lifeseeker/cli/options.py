@@ -100,8 +100,15 @@ def fail(exc: Exception) -> None:
     raise click.ClickException(str(exc)) from exc
 
 
-def _warn(msg: str) -> None:
-    click.echo(msg, err=True)
+def notice(msg: str, prefix: str = "note") -> None:
+    """Print ``prefix: msg`` on stderr once per command run: the same message (a model notice is both a loading
+    warning and a notice of the search or answer) is not repeated under another prefix."""
+    ctx = click.get_current_context(silent=True)
+    shown = ctx.find_root().meta.setdefault("lifeseeker.shown", set()) if ctx is not None else set()
+    if msg in shown:
+        return
+    shown.add(msg)
+    click.echo(f"{prefix}: {msg}", err=True)
 
 
 def open_store_for(settings: Settings):
@@ -117,8 +124,11 @@ def load_models_for(settings: Settings, for_ingest: bool, echo: Callable[[str], 
     from ..models import load_models
 
     models = load_models(settings, for_ingest=for_ingest, **caption)
-    for notice in models.notices:
-        (echo or _warn)(f"warning: {notice}")
+    for msg in models.notices:
+        if echo is None:
+            notice(msg, "warning")
+        else:
+            echo(f"warning: {msg}")
     return models
 
 

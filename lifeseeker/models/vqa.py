@@ -21,7 +21,7 @@ from typing import Sequence
 from PIL import Image
 
 from ..config import DEFAULT_VQA_MODEL
-from ..errors import ModelUnavailable
+from ..errors import ModelUnavailable, brief
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +117,14 @@ def load_vqa(name: str = DEFAULT_VQA_MODEL, device: str = "auto", allow_download
         if not allow_download and not _cached(name):
             raise ModelUnavailable(f"VQA model {name!r} is not in the Hugging Face cache and query time never "
                                    f"downloads. {how}")
+        if allow_download and not _cached(name):
+            from .catalog import hub_reachable
+
+            if not hub_reachable():  # fail in seconds, not after the hub client's retries
+                raise ModelUnavailable(
+                    f"VQA model {name!r} is not in the Hugging Face cache, and the Hugging Face hub cannot be "
+                    f"reached from this machine now (HF_HUB_OFFLINE set, or no network). Run `lifeseeker "
+                    f"fetch-vqa` where the hub can be reached, or set LIFESEEKER_VQA_MODEL=/path/to/blip-vqa-dir.")
     dev = pick_device(device)
     try:
         import torch
@@ -131,7 +139,7 @@ def load_vqa(name: str = DEFAULT_VQA_MODEL, device: str = "auto", allow_download
         model.to(dev).eval()
     except Exception as exc:  # noqa: BLE001 - hub, file and config errors alike
         raise ModelUnavailable(f"VQA model {name!r} could not be loaded ({type(exc).__name__}: "
-                               f"{str(exc)[:200]}). {how}") from exc
+                               f"{brief(exc)}). {how}") from exc
     return VqaModel(name, dev, model, processor, batch_size)
 
 

@@ -1,0 +1,5 @@
+"""``python -m lifeseeker``: the same as the ``lifeseeker`` console script."""
+
+from .cli import main
+
+main()
