@@ -47,6 +47,7 @@ from .suggest import Suggestion, suggest
 
 MAX_LIMIT = 1000
 SEQUENCE_POOL = 200  # candidates searched per side of a sequence query
+MAX_QUERY_CHARS = 600  # longest query text (q, then): fits gunicorn's request line in any encoding (gunicorn_conf.py)
 MAX_QUERY_PIXELS = 40_000_000  # an uploaded query image larger than this is refused (decompression bombs)
 
 
@@ -103,10 +104,10 @@ class SearchRequest:
 
         if not 1 <= self.limit <= MAX_LIMIT:
             raise FilterError(f"limit: must be 1-{MAX_LIMIT}, got {self.limit}")
-        if len(self.text) > 10_000:
-            raise FilterError("text: longer than 10,000 characters")
-        if len(self.then) > 10_000:
-            raise FilterError("then: longer than 10,000 characters")
+        if len(self.text) > MAX_QUERY_CHARS:
+            raise FilterError(f"q: longer than {MAX_QUERY_CHARS} characters")
+        if len(self.then) > MAX_QUERY_CHARS:
+            raise FilterError(f"then: longer than {MAX_QUERY_CHARS} characters")
         if len(self.relevant) > MAX_MARKS or len(self.irrelevant) > MAX_MARKS:
             raise FilterError(f"relevant/irrelevant: at most {MAX_MARKS} images each")
         if not (math.isfinite(self.gap_minutes) and 0 <= self.gap_minutes <= 24 * 60):
