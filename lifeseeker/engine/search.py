@@ -219,7 +219,8 @@ class SearchService:
         """(d_clip,) float32 L2-normalised CLIP embedding of an RGB PIL ``image``.
 
         Raises:
-            UnsupportedQuery: no CLIP model is loaded (text-only mode), or the image is over MAX_QUERY_PIXELS.
+            UnsupportedQuery: no CLIP model is loaded (text-only mode), the image is over MAX_QUERY_PIXELS, or it is
+                unfit for the model (``images.model_input``: too thin or too small).
         """
         if self.models.clip is None:
             raise UnsupportedQuery("image: searching by image needs a CLIP model, and none is loaded (text-only "
@@ -227,7 +228,13 @@ class SearchService:
         w, h = image.size
         if w * h > MAX_QUERY_PIXELS:
             raise UnsupportedQuery(f"image: {w}x{h} px is over the {MAX_QUERY_PIXELS:,} pixel limit")
-        return self.models.clip.encode_images([image.convert("RGB")])[0]
+        from ..images import UnfitImage, model_input
+
+        try:
+            image = model_input(image.convert("RGB"))
+        except UnfitImage as exc:
+            raise UnsupportedQuery(f"image: {exc}") from None
+        return self.models.clip.encode_images([image])[0]
 
     def query_vectors(self, request: SearchRequest, visual: str | None = None) -> tuple[VectorQuery, bool]:
         """The vector query of ``request`` after image query, "more like this" and Rocchio; and whether feedback
