@@ -12,6 +12,7 @@ import click
 
 from ..config import Settings
 from ..errors import LifeseekerError
+from .options import echo
 
 DEFAULT_SAVED_OBJECTS = Path(__file__).resolve().parents[2] / "kibana" / "saved_objects.ndjson"
 
@@ -47,7 +48,7 @@ def import_kibana(kibana_url: str, path: Path | None) -> None:
         answer = import_saved_objects(kibana_url, path, auth)
     except LifeseekerError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"imported {answer.get('successCount', 0)} saved objects into {kibana_url}")
+    echo(f"imported {answer.get('successCount', 0)} saved objects into {kibana_url}")
 
 
 @es.command("reindex-swap")
@@ -64,7 +65,7 @@ def reindex_swap(copy: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
-    click.echo(f"alias {s.index} -> {new} (was {', '.join(old) or 'none'}; old versions kept, delete when done)")
+    echo(f"alias {s.index} -> {new} (was {', '.join(old) or 'none'}; old versions kept, delete when done)")
 
 
 commands = [es]

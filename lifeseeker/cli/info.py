@@ -11,7 +11,7 @@ import click
 
 from ..config import Settings
 from ..errors import LifeseekerError
-from .options import get_settings, open_store_for
+from .options import echo, get_settings, open_store_for
 
 
 @click.command()
@@ -32,18 +32,18 @@ def info(ctx, as_json):
         out["store"] = {"error": str(exc)}
     out["models"] = _model_state(settings, clip_dims)
     if as_json:
-        click.echo(json.dumps(out, indent=1, default=str))
+        echo(json.dumps(out, indent=1, default=str))
         return
     s = out["store"]
-    click.echo(f"store:     {settings.store}")
+    echo(f"store:     {settings.store}")
     if "error" in s:
-        click.echo(f"  error:   {s['error']}")
+        echo(f"  error:   {s['error']}")
     else:
-        click.echo(f"  backend: {s['backend']}  documents: {s['documents']}  dims: {s.get('dims')}")
-        click.echo(f"  models recorded in documents: {s.get('models')}")
-        click.echo(f"  collections: {s.get('collections')}")
+        echo(f"  backend: {s['backend']}  documents: {s['documents']}  dims: {s.get('dims')}")
+        echo(f"  models recorded in documents: {s.get('models')}")
+        echo(f"  collections: {s.get('collections')}")
     for role, state in out["models"].items():
-        click.echo(f"{role + ':':10s} {state}")
+        echo(f"{role + ':':10s} {state}")
 
 
 def _model_state(settings: Settings, clip_dims) -> dict[str, str]:

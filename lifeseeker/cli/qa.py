@@ -9,7 +9,7 @@ import json
 import click
 
 from ..errors import LifeseekerError, ModelUnavailable
-from .options import check_search_args, filter_options, get_settings, search_service_for
+from .options import check_search_args, echo, filter_options, get_settings, search_service_for
 
 
 def build_qa(settings, echo=None):
@@ -52,22 +52,22 @@ def ask_cmd(ctx, question, weights, vqa_model, as_json, **params):
     except LifeseekerError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(answer.to_dict(), indent=1, ensure_ascii=False))
+        echo(json.dumps(answer.to_dict(), indent=1, ensure_ascii=False))
         return
     for n in answer.notices:
-        click.echo(f"note: {n}", err=True)
+        echo(f"note: {n}", err=True)
     kind = f"{answer.answer_type or 'not a question'}" + (f"/{answer.kind}" if answer.kind else "")
-    click.echo(f"answer: {answer.answer if answer.answer is not None else '(none)'}")
-    click.echo(f"type: {kind}  confidence: {answer.confidence:.2f}  ({answer.took_ms:.0f} ms)")
+    echo(f"answer: {answer.answer if answer.answer is not None else '(none)'}")
+    echo(f"type: {kind}  confidence: {answer.confidence:.2f}  ({answer.took_ms:.0f} ms)")
     if answer.explanation:
-        click.echo(f"how: {answer.explanation}")
+        echo(f"how: {answer.explanation}")
     for e in answer.events:
         when = f"{e.start:%Y-%m-%d %H:%M}" + (f"-{e.end:%H:%M}" if e.end and e.end != e.start else "") \
             if e.start else "-"
-        click.echo(f"  event {when}  {e.place or '-'}  score {e.score:+.4f}  -> {e.answer or '-'}")
+        echo(f"  event {when}  {e.place or '-'}  score {e.score:+.4f}  -> {e.answer or '-'}")
         for im in answer.images:
             if im.event_id == e.event_id:
-                click.echo(f"      {im.image_id}  {im.score:+.4f}  -> {im.answer or '-'}")
+                echo(f"      {im.image_id}  {im.score:+.4f}  -> {im.answer or '-'}")
 
 
 @click.command("fetch-vqa")
@@ -84,7 +84,7 @@ def fetch_vqa_cmd(ctx, vqa_model):
         model = load_vqa(name, device="cpu", allow_download=True)
     except ModelUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"VQA model {model.name} is ready (cached).")
+    echo(f"VQA model {model.name} is ready (cached).")
 
 
 commands = [ask_cmd, fetch_vqa_cmd]

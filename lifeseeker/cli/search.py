@@ -8,7 +8,8 @@ import json
 import click
 
 from ..errors import FilterError, LifeseekerError
-from .options import check_search_args, fail, filter_options, get_settings, search_service_for
+from ..terminal import printable
+from .options import check_search_args, echo, fail, filter_options, get_settings, search_service_for
 
 
 @click.command()
@@ -36,20 +37,20 @@ def search(ctx, query, limit, weights, as_json, **params):
     if as_json:
         from ..webui.api import hit_json
 
-        click.echo(json.dumps({"total_filtered": response.total_filtered, "text_only": response.text_only,
+        echo(json.dumps({"total_filtered": response.total_filtered, "text_only": response.text_only,
                                "notices": response.notices, "hits": [hit_json(h) for h in response.hits]},
                               indent=1, ensure_ascii=False))
         return
     for warning in (response.parsed.warnings if response.parsed is not None else ()):
-        click.echo(f"note: {warning}", err=True)
-    click.echo(f"{len(response.hits)} of {response.total_filtered} matching documents "
-               f"({response.took_ms:.0f} ms){'  [text-only]' if response.text_only else ''}")
+        echo(f"note: {warning}", err=True)
+    echo(f"{len(response.hits)} of {response.total_filtered} matching documents "
+         f"({response.took_ms:.0f} ms){'  [text-only]' if response.text_only else ''}")
     for rank, h in enumerate(response.hits, 1):
         d = h.doc
         when = d["local_time"].strftime("%Y-%m-%d %H:%M:%S") if d.get("local_time") else "-"
         place = ", ".join(p for p in (d.get("locality"), d.get("city"), d.get("country")) if p) or "-"
-        click.echo(f"{rank:3d}  {h.score:+.4f}  IaT {h.iat:+.4f}  TaT {h.tat:+.4f}  {when}  {place}  "
-                   f"{d.get('collection')}/{d.get('path')}")
+        echo(f"{rank:3d}  {h.score:+.4f}  IaT {h.iat:+.4f}  TaT {h.tat:+.4f}  {when}  {printable(place)}  "
+             f"{printable(d.get('collection'))}/{printable(d.get('path'))}")
 
 
 commands = [search]

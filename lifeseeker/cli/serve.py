@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from ..errors import LifeseekerError
-from .options import fail, get_settings
+from .options import echo, fail, get_settings
 
 
 @click.command()
@@ -25,7 +25,7 @@ def serve(ctx, host, port, debug):
         app = create_app(get_settings(ctx))
     except LifeseekerError as exc:
         fail(exc)
-    click.echo(f"lifeseeker: serving {app.config['LIFESEEKER_STORE_URL']} on http://{host}:{port}/")
+    echo(f"lifeseeker: serving {app.config['LIFESEEKER_STORE_URL']} on http://{host}:{port}/")
     app.run(host=host, port=port, debug=debug, use_reloader=False)
 
 
