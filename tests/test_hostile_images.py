@@ -60,3 +60,26 @@ def test_thin_jpegs_fail_alone_under_a_memory_limit(tmp_path, tiny_clip_dir):
     assert not any("OCR failed" in r or "MemoryError" in r for _, r in res["notes"]), res["notes"]
     assert res["ocr"]["b_ordinary.jpg"].startswith("rapidocr") and res["clip"]["b_ordinary.jpg"] is True
     assert set(res["ocr"]) == {"a_ordinary.jpg", "b_ordinary.jpg", "thin_1x10000.jpg", "thin_10000x1.jpg"}
+
+
+def test_cli_ingest_under_its_own_memory_bound(tmp_path, tiny_clip_dir):
+    """``--max-memory-gib``: the CLI run sets RLIMIT_AS on itself (so it runs in a subprocess here) and indexes
+    the ordinary image with OCR and the thin one without models, exit status 0."""
+    import os
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "jpg/gps/DSCN0010.jpg", folder / "ordinary.jpg")
+    Image.new("RGB", (1, 10000), (200, 30, 30)).save(folder / "thin.jpg", quality=90)
+    env = dict(os.environ, LIFESEEKER_STORE=f"lance://{tmp_path / 'store'}", LIFESEEKER_CACHE=str(tmp_path / "c"),
+               LIFESEEKER_CLIP_MODEL=f"local-dir:{tiny_clip_dir}", PYTHONPATH=str(REPO), HF_HUB_OFFLINE="1")
+    proc = subprocess.run([sys.executable, "-m", "lifeseeker.cli", "ingest", "folder", str(folder), "--no-caption",
+                           "--no-progress", "--max-memory-gib", "1.5"], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "address space bounded at" in proc.stderr
+    assert "seen 2, indexed 2, skipped (already indexed) 0, failed 0" in proc.stdout
+    from lifeseeker.engine.store import open_store
+
+    docs = {d["image_id"]: d for d in open_store(env["LIFESEEKER_STORE"]).get(["ordinary.jpg", "thin.jpg"])}
+    assert docs["ordinary.jpg"]["models"]["ocr"].startswith("rapidocr") and docs["thin.jpg"]["models"]["ocr"] is None

@@ -41,6 +41,10 @@ def ingest_options(func):
         click.option("--no-caption", is_flag=True, help="No captioner (CapMeta uses tags and OCR text)."),
         click.option("--no-ocr", is_flag=True, help="Skip OCR."),
         click.option("--no-progress", is_flag=True, help="No progress bars."),
+        click.option("--max-memory-gib", default=None, type=click.FloatRange(0.25, 1024), metavar="GIB",
+                     help="Bound the run's memory: once the models are loaded, its address space may grow by at "
+                          "most GIB (RLIMIT_AS); an image needing more fails alone (MemoryError) instead of the "
+                          "kernel killing the whole ingest. Default: no bound."),
         click.option("--move-root", is_flag=True,
                      help="Re-point an existing collection at this folder (its documents' paths are then read "
                           "below the new root). Without it a collection name already bound to another folder is "
@@ -65,8 +69,26 @@ def check_collection_root(bound: str | None, collection: str, root: str, move_ro
             f"{printable(collection)!r} at {printable(root)} (its stored documents are then read below it)")
 
 
+def bound_memory(extra_gib: float) -> int:
+    """Limit this process's address space (``RLIMIT_AS``) to its current size (``VmSize`` of /proc/self/status)
+    plus ``extra_gib`` GiB; returns the limit in bytes. An allocation past it raises MemoryError in the thread that
+    made it (the pipeline records it against that one image) instead of the kernel's OOM killer ending the run.
+
+    Raises:
+        OSError: /proc/self/status cannot be read (not Linux), or the limit cannot be set.
+    """
+    import resource
+
+    with open("/proc/self/status") as f:
+        size = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    limit = size + int(extra_gib * 1024 ** 3)
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    return limit
+
+
 def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers, shard, caption_model,
-            no_caption, no_ocr, no_progress, move_root=False, scan_errors=None):
+            no_caption, no_ocr, no_progress, move_root=False, max_memory_gib=None, scan_errors=None):
     """Shared body of the ingest commands: open store and models, run the pipeline, print the summary."""
     from ..ingest.enrich.geo import Gazetteer
     from ..ingest.pipeline import Ingestor, parse_shard
@@ -83,6 +105,9 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
                                  caption=False if no_caption else None)
         records = records_fn()
         store.ensure_schema(models.dims())
+        if max_memory_gib is not None:
+            limit = bound_memory(max_memory_gib)
+            echo(f"memory: address space bounded at {limit / 1024 ** 3:.1f} GiB", err=True)
         store.set_collection(collection, str(root.resolve()))
         ingestor = Ingestor(store, models, Gazetteer(), batch_size=batch_size, workers=workers,
                             progress=not no_progress, shard=shard_spec)
