@@ -69,6 +69,7 @@ WAKING = (7 * 3600, 23 * 3600)  # seconds of the day with images
 CADENCE_S = 30
 START = date(2019, 1, 1)
 SPAN_DAYS = 548  # 18 months
+LOAD_SECTION_MARK = "<!-- bench/load.py section: kept as it is when bench/search.py rewrites this file -->"
 N_TOPICS = 300
 # (semantic name, locality, city, region, country, lat, lon, share of events)
 PLACES = [
@@ -663,6 +664,10 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
                  "in `encode_text` in forked workers unless `OMP_NUM_THREADS=1` (set here for all runs).\n")
     L.append("```json\n" + json.dumps({"results": results, "gunicorn": gun, **extra}, indent=1, default=float)
              + "\n```\n")
+    if path.exists():  # the load-test section (bench/load.py figures, written by hand) is kept as it is
+        old = path.read_text(encoding="utf-8")
+        if LOAD_SECTION_MARK in old:
+            L.append(old[old.index(LOAD_SECTION_MARK):])
     path.write_text("\n".join(L), encoding="utf-8")
 
 

@@ -144,5 +144,6 @@ def resolve_file(store: Store, image_id: str) -> Path:
     return target
 
 
-__all__ = ["DECODE_MAX_SIDE", "MODEL_MAX_ASPECT", "MODEL_MIN_SIDE", "UnfitImage", "model_input", "register_image_plugins", "decode_opened", "decode_file", "file_in_root",
+__all__ = ["DECODE_MAX_SIDE", "MODEL_MAX_ASPECT", "MODEL_MIN_SIDE", "UnfitImage", "model_input",
+           "register_image_plugins", "decode_opened", "decode_file", "file_in_root",
            "resolve_file"]

@@ -29,7 +29,8 @@ Why these settings (gunicorn 27's own source is the reference: ``gunicorn/worker
 
 Command-line flags override these values (``-w``, ``--threads``, ``-b``); ``LIFESEEKER_WEB_WORKERS`` and
 ``LIFESEEKER_WEB_THREADS`` set the two counts (default 2 and 8), ``LIFESEEKER_BIND`` the address (default
-``127.0.0.1:5000``), ``LIFESEEKER_READ_DEADLINE_S`` the read deadline (default 20 s); ``LIFESEEKER_PRELOAD=0`` turns preloading off.
+``127.0.0.1:5000``), ``LIFESEEKER_READ_DEADLINE_S`` the read deadline (default 20 s); ``LIFESEEKER_PRELOAD=0``
+turns preloading off.
 """
 
 from __future__ import annotations

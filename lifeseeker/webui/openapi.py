@@ -236,9 +236,9 @@ def openapi_document() -> dict[str, Any]:
         "/api/image/{image_id}": {"get": _get("image", "One document's fields (no vectors).",
                                               {"200": _json(doc_ref, "The document."), "404": e404, **common},
                                               [image_id])},
-        "/api/info": {"get": _get("info", "Store backend, document count, models and notices. Absolute paths (store location, "
-                                  "collection roots, model directories) are shown only with basic auth on; otherwise "
-                                  "shortened to …/<last component>.",
+        "/api/info": {"get": _get("info", "Store backend, document count, models and notices. Absolute paths "
+                                  "(store location, collection roots, model directories) are shown only with basic "
+                                  "auth on; otherwise shortened to …/<last component>.",
                                   {"200": _json(_object(["store", "models", "notices"], store={"type": "object"},
                                                         models={"type": "object"}, notices=string_list),
                                                 "What is in use."), **common})},

@@ -151,4 +151,5 @@ def install_security(app: Flask, settings: Settings) -> None:
         return Response("internal error (logged on the server)\n", status=500, mimetype="text/plain")
 
 
-__all__ = ["install_security", "relative_location", "auth_credentials", "AuthConfigError", "HEADERS", "CSP", "MAX_BODY_BYTES"]
+__all__ = ["install_security", "relative_location", "auth_credentials", "AuthConfigError", "HEADERS", "CSP",
+           "MAX_BODY_BYTES"]
