@@ -12,4 +12,5 @@ RUN useradd --create-home lifeseeker && mkdir -p /cache && chown lifeseeker /cac
 USER lifeseeker
 EXPOSE 5000
 ENV OMP_NUM_THREADS=1
-CMD ["gunicorn", "-w", "2", "--preload", "--timeout", "60", "-b", "0.0.0.0:5000", "lifeseeker.webui:create_app()"]
+# gthread workers with a read deadline per request, preload, JSON errors: lifeseeker/webui/gunicorn_conf.py
+CMD ["gunicorn", "-c", "python:lifeseeker.webui.gunicorn_conf", "-b", "0.0.0.0:5000", "lifeseeker.webui:create_app()"]

@@ -3,15 +3,21 @@
     python bench/load.py                         # 200k images, 16 clients, 60 s, gunicorn -w 2
     python bench/load.py --preload               # the same with --preload (see "Fork hazards" below)
     python bench/load.py --quick                 # 2k images, 4 clients, 3 s (the test suite runs this)
+    python bench/load.py --slow-sockets 4        # the same load with 4 slow clients open alongside
     python bench/load.py --n 1000000 --workers 4 --duration 120 --json load.json
 
 The store is ``bench/search.py``'s synthetic lifelog (``build_store``: built once under ``--workdir`` and reused);
-the app is the production entry point ``gunicorn 'lifeseeker.webui:create_app()'`` with the default CLIP
+the app is the production entry point ``gunicorn -c python:lifeseeker.webui.gunicorn_conf
+'lifeseeker.webui:create_app()'`` (gthread workers, 8 threads each, a read deadline per request) with the default CLIP
 architecture (ViT-B-16, random weights: the real encoding cost without downloading weights) and the real
 all-MiniLM-L6-v2. Each client loops over a fixed mix of ``GET /api/search`` requests (free text alone and with
 filters: tag, weekday, part of day, date range, radius, full text, events off) and, one request in ten, ``GET
-/api/image/<id>`` and ``GET /api/info``, one request at a time, a fresh connection each (gunicorn's sync workers
-close after every response), for ``--duration`` seconds after one warm-up request per client.
+/api/image/<id>`` and ``GET /api/info``, one request at a time, a fresh connection each, for ``--duration`` seconds
+after one warm-up request per client.
+
+``--slow-sockets N`` opens N hostile connections for the whole measured period, in turn: one that sends nothing,
+one that sends its request headers one byte every 0.5 s, one that sends a declared 1 MB body one byte every 0.5 s
+(each reconnects when the server closes it), so the figures show whether slow clients delay ordinary ones.
 
 Prints: requests, requests/s, latency p50 / p90 / p99 / max (ms, per request, client side), and errors (any status
 other than 200, or a connection failure / timeout, by kind); the warm-up request of each client (before the clock
@@ -88,10 +94,11 @@ def start_gunicorn(store: Path, workdir: Path, workers: int, port: int, timeout_
     env = dict(os.environ, LIFESEEKER_STORE=f"lance://{store}", LIFESEEKER_CLIP_MODEL="ViT-B-16",
                LIFESEEKER_CLIP_PRETRAINED="random", LIFESEEKER_CACHE=str(workdir / "cache"), PYTHONPATH=str(REPO),
                HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
-               LIFESEEKER_VQA_MODEL="none", LIFESEEKER_RERANK="off", OMP_NUM_THREADS=str(threads_per_worker))
+               LIFESEEKER_VQA_MODEL="none", LIFESEEKER_RERANK="off", OMP_NUM_THREADS=str(threads_per_worker),
+               LIFESEEKER_PRELOAD="1" if preload else "0")
     log = open(workdir / "gunicorn.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), *(["--preload"] if preload else []),
-                             "-t", "120", "--backlog", "256", "-b", f"127.0.0.1:{port}",
+    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "-c", "python:lifeseeker.webui.gunicorn_conf",
+                             "-w", str(workers), "-t", "120", "--backlog", "256", "-b", f"127.0.0.1:{port}",
                              "lifeseeker.webui:create_app()"],
                             env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + timeout_s
@@ -131,10 +138,10 @@ def client(base: str, ids: list[str], duration_s: float, seed: int, out: list, e
     mine: list[float] = []
     local_errors: Counter = Counter()
 
-    def one(url: str) -> None:
+    def one(url: str, timeout_s: float = request_timeout_s) -> None:
         t0 = time.perf_counter()
         try:
-            with urllib.request.urlopen(url, timeout=request_timeout_s) as r:
+            with urllib.request.urlopen(url, timeout=timeout_s) as r:
                 r.read()
                 ok = r.status == 200
                 kind = f"HTTP {r.status}"
@@ -146,7 +153,9 @@ def client(base: str, ids: list[str], duration_s: float, seed: int, out: list, e
         if not ok:
             local_errors[kind] += 1
 
-    one(urls[seed % len(urls)])  # warm-up (first encodes, store snapshot): timed apart, errors reported apart
+    # warm-up (first encodes, store snapshot; with threaded workers every client's first request shares one
+    # worker's CPU): timed apart, errors reported apart, 5 x the request timeout
+    one(urls[seed % len(urls)], 5 * request_timeout_s)
     with lock:
         warm.extend(mine)
         warm_errors.update({f"warm-up {k}": v for k, v in local_errors.items()})
@@ -165,8 +174,53 @@ def client(base: str, ids: list[str], duration_s: float, seed: int, out: list, e
         errors.update(local_errors)
 
 
-def run_load(base: str, ids: list[str], clients: int, duration_s: float, request_timeout_s: float) -> dict:
-    """``clients`` threads for ``duration_s`` seconds; returns the figures (latencies in ms)."""
+SLOW_KINDS = (b"", b"GET /api/info HTTP/1.1\r\nHost: bench\r\nX-Pad: " + b"a" * 4000,
+              b"POST /api/search/image HTTP/1.1\r\nHost: bench\r\nContent-Length: 1000000\r\n\r\n" + b"x" * 4000)
+
+
+def slow_socket(port: int, kind: int, stop_at: float, stop: threading.Event, counts: Counter,
+                lock: threading.Lock) -> None:
+    """One slow client until ``stop`` is set or ``stop_at`` (monotonic) passes: ``SLOW_KINDS[kind % 3]`` sent one
+    byte every 0.5 s (kind 0 sends nothing); reconnects whenever the server closes the connection. Counts
+    connections made and closed by the server."""
+    payload = SLOW_KINDS[kind % len(SLOW_KINDS)]
+    while time.monotonic() < stop_at and not stop.is_set():
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                with lock:
+                    counts["connections"] += 1
+                s.settimeout(0.5)
+                i = 0
+                while time.monotonic() < stop_at and not stop.is_set():
+                    if i < len(payload):
+                        s.sendall(payload[i:i + 1])
+                        i += 1
+                    try:
+                        if s.recv(4096) == b"":
+                            with lock:
+                                counts["closed by server"] += 1
+                            break
+                    except socket.timeout:
+                        pass
+        except OSError:
+            with lock:
+                counts["closed by server"] += 1
+            time.sleep(0.2)
+
+
+def run_load(base: str, ids: list[str], clients: int, duration_s: float, request_timeout_s: float,
+             slow_sockets: int = 0) -> dict:
+    """``clients`` threads for ``duration_s`` seconds (``slow_sockets`` slow clients alongside, opened before the
+    warm-up); returns the figures (latencies in ms)."""
+    slow_counts: Counter = Counter()
+    slow_lock = threading.Lock()
+    port = int(urllib.parse.urlsplit(base).port)
+    slow_stop = time.monotonic() + duration_s + 120  # bounded: the slow clients end by themselves
+    slow_end = threading.Event()
+    slow_threads = [threading.Thread(target=slow_socket, args=(port, i, slow_stop, slow_end, slow_counts,
+                                                               slow_lock)) for i in range(slow_sockets)]
+    for t in slow_threads:
+        t.start()
     latencies: list[float] = []
     errors: Counter = Counter()
     warm: list[float] = []
@@ -183,6 +237,9 @@ def run_load(base: str, ids: list[str], clients: int, duration_s: float, request
     for t in threads:
         t.join()
     wall = time.monotonic() - started[0]
+    slow_end.set()
+    for t in slow_threads:
+        t.join(10)
     ms = [x * 1000 for x in latencies]
     return {"clients": clients, "duration_s": round(wall, 2), "requests": len(ms),
             "requests_per_s": round(len(ms) / wall, 2) if wall else 0.0,
@@ -191,7 +248,8 @@ def run_load(base: str, ids: list[str], clients: int, duration_s: float, request
             "mean_ms": round(statistics.fmean(ms), 1) if ms else float("nan"),
             "errors": sum(errors.values()), "errors_by_kind": dict(errors),
             "warmup_max_ms": round(max(warm) * 1000, 1) if warm else float("nan"),
-            "warmup_errors": sum(warm_errors.values()), "warmup_errors_by_kind": dict(warm_errors)}
+            "warmup_errors": sum(warm_errors.values()), "warmup_errors_by_kind": dict(warm_errors),
+            "slow_sockets": slow_sockets, "slow_socket_events": dict(slow_counts)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,6 +262,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="torch threads per worker (OMP_NUM_THREADS; default 1; must be 1 with --preload)")
     ap.add_argument("--preload", action="store_true",
                     help="gunicorn --preload: models loaded once in the master (see Fork hazards)")
+    ap.add_argument("--slow-sockets", type=int, default=0,
+                    help="slow clients open alongside the load (idle, trickled headers, trickled body; default 0)")
     ap.add_argument("--timeout", type=float, default=60.0, help="per-request client timeout, s (default 60)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lifeseeker-bench",
                     help="where the store is built once and reused")
@@ -235,10 +295,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gunicorn -w {args.workers}{' --preload' if args.preload else ''} (OMP_NUM_THREADS={args.threads}) "
               f"on 127.0.0.1:{port} (ready after "
               f"{time.perf_counter() - t0:.0f} s); {args.clients} clients for {args.duration:g} s ...", flush=True)
-        res = run_load(f"http://127.0.0.1:{port}", ids, args.clients, args.duration, args.timeout)
+        res = run_load(f"http://127.0.0.1:{port}", ids, args.clients, args.duration, args.timeout,
+                       slow_sockets=args.slow_sockets)
     finally:
         stop(proc)
     res.update(n=args.n, workers=args.workers, preload=args.preload, threads=args.threads)
+    if args.slow_sockets:
+        print(f"slow       {args.slow_sockets} slow sockets alongside: {res['slow_socket_events']}")
     print(f"requests   {res['requests']} in {res['duration_s']} s")
     print(f"throughput {res['requests_per_s']} requests/s")
     print(f"latency    p50 {res['p50_ms']} ms   p90 {res['p90_ms']} ms   p99 {res['p99_ms']} ms   "

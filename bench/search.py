@@ -76,6 +76,7 @@ WAKING = (7 * 3600, 23 * 3600)  # seconds of the day with images
 CADENCE_S = 30
 START = date(2019, 1, 1)
 SPAN_DAYS = 548  # 18 months
+LOAD_SECTION_MARK = "<!-- bench/load.py section: kept as it is when bench/search.py rewrites this file -->"
 N_TOPICS = 300
 # (semantic name, locality, city, region, country, lat, lon, share of events)
 PLACES = [
@@ -831,13 +832,14 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
                  "in `lancedb.connect`, so the store now connects lazily, in the worker; torch's OpenMP pool hung "
                  "in `encode_text` in forked workers unless `OMP_NUM_THREADS=1` (set here for all runs).\n")
     kept = ""  # the OCR section bench/ocr.py wrote (between its markers) survives a rewrite
-    if path.exists():
-        old = path.read_text(encoding="utf-8")
-        start, end = "<!-- ocr: bench/ocr.py -->", "<!-- /ocr -->"
-        if start in old and end in old:
-            kept = start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n\n"
+    old = path.read_text(encoding="utf-8") if path.exists() else ""
+    start, end = "<!-- ocr: bench/ocr.py -->", "<!-- /ocr -->"
+    if start in old and end in old:
+        kept = start + old.split(start, 1)[1].split(end, 1)[0] + end + "\n\n"
     L.append(kept + "```json\n" + json.dumps({"results": results, "gunicorn": gun, **extra}, indent=1,
                                                default=float) + "\n```\n")
+    if LOAD_SECTION_MARK in old:  # the load-test section (bench/load.py figures, written by hand) is kept as it is
+        L.append(old[old.index(LOAD_SECTION_MARK):])
     path.write_text("\n".join(L), encoding="utf-8")
 
 

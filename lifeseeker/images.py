@@ -8,6 +8,11 @@ of them reaches into another's layer for it. Depends on nothing of ``lifeseeker`
   (transparency composited on white, 16-bit and float greyscale scaled to 8 bits), longer edge capped at
   ``DECODE_MAX_SIDE`` px (JPEGs are draft-decoded at a reduced scale, so a 12 MP photo is never fully decoded).
   :func:`register_image_plugins` lets Pillow open HEIC/HEIF and turns decompression-bomb warnings into errors.
+* **Model input** (:func:`model_input`): what OCR, CLIP and the captioner may be given: at most ``DECODE_MAX_SIDE``
+  px on the longer edge, at least ``MODEL_MIN_SIDE`` px on the shorter and an aspect ratio of at most
+  ``MODEL_MAX_ASPECT``. The models scale the *shorter* edge up to their input size (RapidOCR's detector to 736 px,
+  CLIP to 224 px), so a 1x1280 image would become a 736x942,080 tensor (gigabytes): such an image is refused with
+  a reason instead: with the aspect bounded, the largest detector input is 736 x 7,360 px.
 * **Confinement** (:func:`file_in_root`, :func:`resolve_file`): a document's file is ``root / path`` of its
   collection's recorded root, and only when it resolves (symlinks followed) to a file inside that root.
 """
@@ -29,6 +34,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DECODE_MAX_SIDE = 1280  # decoded size cap: enough for OCR, CLIP resizes to its input (224-448) anyway
+MODEL_MAX_ASPECT = 10.0  # longer / shorter edge a model may be given (phone panoramas are about 1:4 to 1:8)
+MODEL_MIN_SIDE = 16  # shorter edge, px, a model may be given
+
+
+class UnfitImage(ValueError):
+    """An image the models must not be given (too thin, too small); the message says why."""
 
 
 def register_image_plugins() -> None:
@@ -78,6 +89,28 @@ def decode_file(path: str | Path, max_side: int = DECODE_MAX_SIDE) -> Image.Imag
         return decode_opened(im, max_side)
 
 
+def model_input(image: Image.Image, max_side: int = DECODE_MAX_SIDE) -> Image.Image:
+    """``image`` bounded for the image models (OCR, CLIP, captioner, VQA): the same image, or a copy whose longer
+    edge is ``max_side`` px when it was larger (aspect kept).
+
+    Raises:
+        UnfitImage: the shorter edge is under ``MODEL_MIN_SIDE`` px, or longer / shorter edge is over
+            ``MODEL_MAX_ASPECT`` (the models would scale the shorter edge up and allocate gigabytes).
+    """
+    w, h = image.size
+    short, long = min(w, h), max(w, h)
+    if short < 1 or long / short > MODEL_MAX_ASPECT:
+        raise UnfitImage(f"{w}x{h} px: aspect ratio over {MODEL_MAX_ASPECT:g}:1, not given to the image models")
+    if long > max_side:
+        image = image.copy()
+        image.thumbnail((max_side, max_side))
+        w, h = image.size
+        short = min(w, h)
+    if short < MODEL_MIN_SIDE:
+        raise UnfitImage(f"{w}x{h} px: shorter side under {MODEL_MIN_SIDE} px, not given to the image models")
+    return image
+
+
 def file_in_root(root: str | None, path: str | None) -> Path | None:
     """Absolute ``root / path`` when both are given and it resolves (symlinks followed) to an existing file inside
     ``root``; None otherwise (``..``, an absolute ``path``, a symlink out, a missing file)."""
@@ -111,5 +144,6 @@ def resolve_file(store: Store, image_id: str) -> Path:
     return target
 
 
-__all__ = ["DECODE_MAX_SIDE", "register_image_plugins", "decode_opened", "decode_file", "file_in_root",
+__all__ = ["DECODE_MAX_SIDE", "MODEL_MAX_ASPECT", "MODEL_MIN_SIDE", "UnfitImage", "model_input",
+           "register_image_plugins", "decode_opened", "decode_file", "file_in_root",
            "resolve_file"]

@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from ..errors import LifeseekerError
-from .options import get_settings
+from .options import echo, get_settings
 
 
 def dres_options(func):
@@ -70,9 +70,9 @@ def dres_login(ctx, **flags):
         evaluations = client.evaluations()
     except LifeseekerError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"logged in to {client.config.url} as {user.username} ({user.role})")
+    echo(f"logged in to {client.config.url} as {user.username} ({user.role})")
     for e in evaluations:
-        click.echo(f"  evaluation {e.id}  {e.status or '-':<10}  {e.name}")
+        echo(f"  evaluation {e.id}  {e.status or '-':<10}  {e.name}")
 
 
 @dres_group.command("logout")
@@ -87,10 +87,10 @@ def dres_logout(ctx, **flags):
         if client.session_id:
             client.logout()
     except LifeseekerError as exc:
-        click.echo(f"warning: {exc}", err=True)
+        echo(f"warning: {exc}", err=True)
     finally:
         forget_session(path)
-    click.echo("logged out")
+    echo("logged out")
 
 
 @dres_group.command("status")
@@ -119,17 +119,17 @@ def dres_status(ctx, as_json, **flags):
     except LifeseekerError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(out, indent=1))
+        echo(json.dumps(out, indent=1))
         return
-    click.echo(f"DRES {out['url']} as {out['user']}")
+    echo(f"DRES {out['url']} as {out['user']}")
     for e in out["evaluations"]:
-        click.echo(f"  evaluation {e['id']}  {e['status'] or '-':<10}  {e['name']}")
+        echo(f"  evaluation {e['id']}  {e['status'] or '-':<10}  {e['name']}")
     if out.get("task"):
         t = out["task"]
-        click.echo(f"running task: {t['name']} ({t['task_type']}, group {t['task_group']}, {t['duration_s']} s) "
-                   f"in evaluation {out['evaluation_id']}")
+        echo(f"running task: {t['name']} ({t['task_type']}, group {t['task_group']}, {t['duration_s']} s) "
+             f"in evaluation {out['evaluation_id']}")
     else:
-        click.echo(f"no running task: {out.get('task_error')}")
+        echo(f"no running task: {out.get('task_error')}")
 
 
 @dres_group.command("submit")
@@ -150,7 +150,7 @@ def dres_submit(ctx, answer, as_text, **flags):
         _remember(client, path, before)
     verdict = result.verdict.value if result.verdict else "NO VERDICT"
     pending = " (awaiting judge)" if result.pending else ""
-    click.echo(f"{verdict}{pending}: {result.description}" if result.description else f"{verdict}{pending}")
+    echo(f"{verdict}{pending}: {result.description}" if result.description else f"{verdict}{pending}")
 
 
 commands = [dres_group]

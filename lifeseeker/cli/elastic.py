@@ -13,6 +13,7 @@ import click
 
 from ..config import Settings
 from ..errors import LifeseekerError
+from .options import echo
 
 
 
@@ -53,7 +54,7 @@ def import_kibana(kibana_url: str, path: Path | None) -> None:
         answer = import_saved_objects(kibana_url, path, auth)
     except LifeseekerError as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"imported {answer.get('successCount', 0)} saved objects into {kibana_url}")
+    echo(f"imported {answer.get('successCount', 0)} saved objects into {kibana_url}")
 
 
 @es.command("reindex-swap")
@@ -70,7 +71,7 @@ def reindex_swap(copy: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         store.close()
-    click.echo(f"alias {s.index} -> {new} (was {', '.join(old) or 'none'}; old versions kept, delete when done)")
+    echo(f"alias {s.index} -> {new} (was {', '.join(old) or 'none'}; old versions kept, delete when done)")
 
 
 commands = [es]

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from ..errors import LifeseekerError
-from .options import get_settings
+from .options import echo, get_settings
 from .options import search_service_for as _search_service  # a module global: tests replace it
 
 
@@ -73,7 +73,7 @@ def eval_topics(ctx, files, k_values, as_json, json_out, source, parse, weights,
         service = _search_service(settings)
         searcher = service_searcher(service, Weights.parse(weights) if weights else settings.weights, parse=parse)
         report = run_topics(topics, searcher, ks, store=service.store, skip_absent=skip_absent,
-                            progress=lambda tid: click.echo(f"topic {tid}", err=True) if not as_json else None)
+                            progress=lambda tid: echo(f"topic {tid}", err=True) if not as_json else None)
     except (LifeseekerError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     body = report.to_json()
@@ -82,10 +82,10 @@ def eval_topics(ctx, files, k_values, as_json, json_out, source, parse, weights,
     if json_out:
         json_out.write_text(json.dumps(body, indent=1, ensure_ascii=False), encoding="utf-8")
     if as_json:
-        click.echo(json.dumps(body, indent=1, ensure_ascii=False))
+        echo(json.dumps(body, indent=1, ensure_ascii=False))
     else:
-        click.echo(f"store: {settings.store}")
-        click.echo(report.table())
+        echo(f"store: {settings.store}")
+        echo(report.table())
 
 
 @eval_group.command("qa")
@@ -109,16 +109,16 @@ def eval_qa(ctx, file, answers, as_json):
     except (OSError, AnswersFormatError, LifeseekerError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(result, indent=1, ensure_ascii=False))
+        echo(json.dumps(result, indent=1, ensure_ascii=False))
         return
 
     def pct(x):
         return "   -  " if x is None else f"{100 * x:5.1f}%"
 
-    click.echo(f"{result['n']} questions, {result['answered']} answered")
-    click.echo(f"{'type':<12} {'n':>4}  {'exact':>6}  {'contains':>8}  {'F1':>6}")
+    echo(f"{result['n']} questions, {result['answered']} answered")
+    echo(f"{'type':<12} {'n':>4}  {'exact':>6}  {'contains':>8}  {'F1':>6}")
     for name, t in list(result["types"].items()) + [("all", result)]:
-        click.echo(f"{name:<12} {t['n']:>4}  {pct(t['exact'])}  {pct(t['contains']):>8}  {pct(t['f1'])}")
+        echo(f"{name:<12} {t['n']:>4}  {pct(t['exact'])}  {pct(t['contains']):>8}  {pct(t['f1'])}")
 
 
 def _engine_answers(settings, questions, quiet: bool) -> dict[str, str]:
@@ -135,12 +135,12 @@ def _engine_answers(settings, questions, quiet: bool) -> dict[str, str]:
         vqa = load_vqa(settings.vqa_model, device=settings.device) if getattr(settings, "vqa_model", None) else None
     except ModelUnavailable as exc:
         vqa_error = str(exc)
-        click.echo(f"warning: {exc}", err=True)
+        echo(f"warning: {exc}", err=True)
     qa = QaService(service, vqa=vqa, vqa_error=vqa_error)
     out = {}
     for q in questions:
         if not quiet:
-            click.echo(f"question {q.get('id')}", err=True)
+            echo(f"question {q.get('id')}", err=True)
         ans = qa.answer(str(q.get("text", "")))
         if ans.answer is not None:
             out[str(q.get("id"))] = ans.answer
@@ -185,12 +185,12 @@ def export_run_cmd(ctx, files, out_path, qrels_path, depth, tag, level, source, 
     else:
         with open(out_path, "w", encoding="utf-8", newline="\n") as fh:
             write_lines(fh, run)
-        click.echo(f"{len(run)} run lines for {len({ln.split(' ', 1)[0] for ln in run})} queries -> {out_path}",
-                   err=True)
+        echo(f"{len(run)} run lines for {len({ln.split(' ', 1)[0] for ln in run})} queries -> {out_path}",
+             err=True)
     if qrels_path:
         with open(qrels_path, "w", encoding="utf-8", newline="\n") as fh:
             write_lines(fh, qrels)
-        click.echo(f"{len(qrels)} qrels lines -> {qrels_path}", err=True)
+        echo(f"{len(qrels)} qrels lines -> {qrels_path}", err=True)
 
 
 commands = [eval_group, export_run_cmd]

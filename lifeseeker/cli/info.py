@@ -10,7 +10,7 @@ from dataclasses import asdict
 import click
 
 from ..errors import LifeseekerError
-from .options import get_settings, open_store_for
+from .options import echo, get_settings, open_store_for
 
 
 @click.command()
@@ -31,19 +31,19 @@ def info(ctx, as_json):
         out["store"] = {"error": str(exc)}
     out["models"] = model_states(settings)
     if as_json:
-        click.echo(json.dumps(out, indent=1, default=str))
+        echo(json.dumps(out, indent=1, default=str))
         return
     s = out["store"]
-    click.echo(f"store:     {settings.store}")
+    echo(f"store:     {settings.store}")
     if "error" in s:
-        click.echo(f"  error:   {s['error']}")
+        echo(f"  error:   {s['error']}")
     else:
-        click.echo(f"  backend: {s['backend']}  documents: {s['documents']}  dims: {s.get('dims')}")
-        click.echo(f"  models recorded in documents: {s.get('models')}")
-        click.echo(f"  collections: {s.get('collections')}")
-    click.echo("models:")
+        echo(f"  backend: {s['backend']}  documents: {s['documents']}  dims: {s.get('dims')}")
+        echo(f"  models recorded in documents: {s.get('models')}")
+        echo(f"  collections: {s.get('collections')}")
+    echo("models:")
     for role, m in out["models"].items():
-        click.echo(f"  {role + ':':9s}{m['name']}  [{m['state']}]  {m['how']}")
+        echo(f"  {role + ':':9s}{m['name']}  [{m['state']}]  {m['how']}")
 
 
 commands = [info]

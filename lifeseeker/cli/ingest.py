@@ -1,5 +1,10 @@
 """``lifeseeker ingest folder PATH`` and ``lifeseeker ingest lsc --images ... --metadata ...``: build the index from
-photos. Parses arguments and delegates to the ingest pipeline (``ingest/pipeline.py``)."""
+photos. Parses arguments and delegates to the ingest pipeline (``ingest/pipeline.py``).
+
+Exit status: 0 when every image was indexed or skipped (already indexed), ``EXIT_FILES_FAILED`` (3) when the run
+finished but some files failed (listed in the summary), 1 for an error that stopped the run (store, models), 2 for
+a usage error (including a collection name bound to another root).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,11 @@ from pathlib import Path
 import click
 
 from ..errors import LifeseekerError
-from .options import fail, get_settings, load_models_for, open_store_for
+from ..terminal import printable
+from .options import echo, fail, get_settings, load_models_for, open_store_for
+
+
+EXIT_FILES_FAILED = 3  # the run finished, but at least one file failed (README "Ingesting photos")
 
 
 @click.group()
@@ -32,14 +41,54 @@ def ingest_options(func):
         click.option("--no-caption", is_flag=True, help="No captioner (CapMeta uses tags and OCR text)."),
         click.option("--no-ocr", is_flag=True, help="Skip OCR."),
         click.option("--no-progress", is_flag=True, help="No progress bars."),
+        click.option("--max-memory-gib", default=None, type=click.FloatRange(0.25, 1024), metavar="GIB",
+                     help="Bound the run's memory: once the models are loaded, its address space may grow by at "
+                          "most GIB (RLIMIT_AS); an image needing more fails alone (MemoryError) instead of the "
+                          "kernel killing the whole ingest. Default: no bound."),
+        click.option("--move-root", is_flag=True,
+                     help="Re-point an existing collection at this folder (its documents' paths are then read "
+                          "below the new root). Without it a collection name already bound to another folder is "
+                          "an error."),
     ]
     for option in reversed(options):
         func = option(func)
     return func
 
 
+def check_collection_root(bound: str | None, collection: str, root: str, move_root: bool) -> None:
+    """A collection name is bound to the root it was first ingested from (``store.collections()``).
+
+    Raises:
+        click.UsageError: ``collection`` is bound to ``bound``, another folder than ``root``, and ``move_root`` is
+            False; the message names both folders.
+    """
+    if bound is not None and bound != root and not move_root:
+        raise click.UsageError(
+            f"collection {printable(collection)!r} is bound to {printable(bound)}, not {printable(root)}: ingest "
+            f"this folder under another --collection name, or pass --move-root to re-point "
+            f"{printable(collection)!r} at {printable(root)} (its stored documents are then read below it)")
+
+
+def bound_memory(extra_gib: float) -> int:
+    """Limit this process's address space (``RLIMIT_AS``) to its current size (``VmSize`` of /proc/self/status)
+    plus ``extra_gib`` GiB; returns the limit in bytes. An allocation past it raises MemoryError in the thread that
+    made it (the pipeline records it against that one image) instead of the kernel's OOM killer ending the run.
+
+    Raises:
+        OSError: /proc/self/status cannot be read (not Linux), or the limit cannot be set.
+    """
+    import resource
+
+    with open("/proc/self/status") as f:
+        size = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
+    limit = size + int(extra_gib * 1024 ** 3)
+    hard = resource.getrlimit(resource.RLIMIT_AS)[1]
+    resource.setrlimit(resource.RLIMIT_AS, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    return limit
+
+
 def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers, shard, caption_model,
-            no_caption, no_ocr, no_progress, scan_errors=None):
+            no_caption, no_ocr, no_progress, move_root=False, max_memory_gib=None, scan_errors=None):
     """Shared body of the ingest commands: open store and models, run the pipeline, print the summary."""
     from ..ingest.enrich.geo import Gazetteer
     from ..ingest.pipeline import Ingestor, parse_shard, pending, shard_of
@@ -53,6 +102,7 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
         raise click.BadParameter(str(exc), param_hint="--shard") from None
     try:
         store = open_store_for(settings)
+        check_collection_root(store.collections().get(collection), collection, str(root.resolve()), move_root)
         records = records_fn()
         if records and not pending(store, records, expected_model_names(
                 settings, caption_model, False if no_caption else None), shard_spec):
@@ -63,12 +113,15 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
             report.out_of_shard = report.seen - report.skipped
             report.failed[:0] = scan_errors or []
             store.set_collection(collection, str(root.resolve()))
-            click.echo(report.summary())
-            click.echo(f"store: {store.url} ({store.count()} documents)")
+            echo(report.summary())
+            echo(f"store: {store.url} ({store.count()} documents)")
             return report
         models = load_models_for(settings, for_ingest=True, caption_model=caption_model,
                                  caption=False if no_caption else None)
         store.ensure_schema(models.dims())
+        if max_memory_gib is not None:
+            limit = bound_memory(max_memory_gib)
+            echo(f"memory: address space bounded at {limit / 1024 ** 3:.1f} GiB", err=True)
         store.set_collection(collection, str(root.resolve()))
         ingestor = Ingestor(store, models, Gazetteer(), batch_size=batch_size, workers=workers,
                             progress=not no_progress, shard=shard_spec)
@@ -76,8 +129,8 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
         report.failed[:0] = scan_errors or []
     except LifeseekerError as exc:
         fail(exc)
-    click.echo(report.summary())
-    click.echo(f"store: {store.url} ({store.count()} documents)")
+    echo(report.summary())
+    echo(f"store: {store.url} ({store.count()} documents)")
     return report
 
 
@@ -88,13 +141,16 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
 @click.pass_context
 def ingest_folder(ctx, path, collection, **opts):
     """Ingest every photo below PATH (JPEG, PNG, TIFF, HEIC, WebP): EXIF time and GPS, places, OCR, CLIP,
-    caption, CapMeta and its embedding. Re-running skips what is already indexed with the same models."""
+    caption, CapMeta and its embedding. Re-running skips what is already indexed with the same models.
+    Exit status 3 when some files failed (listed), 0 when all were indexed or skipped."""
     from ..ingest.sources.folder import scan_folder
 
     scan_errors: list[tuple[str, str]] = []
     name = collection or path.resolve().name
-    _ingest(ctx, lambda: list(scan_folder(path, name, errors=scan_errors)), name, path,
-            scan_errors=scan_errors, **opts)
+    report = _ingest(ctx, lambda: list(scan_folder(path, name, errors=scan_errors)), name, path,
+                     scan_errors=scan_errors, **opts)
+    if report.failed:
+        ctx.exit(EXIT_FILES_FAILED)
 
 
 @ingest.command("lsc")
@@ -111,7 +167,8 @@ def ingest_folder(ctx, path, collection, **opts):
 @click.pass_context
 def ingest_lsc(ctx, images, metadata, concepts, gps, collection, **opts):
     """Ingest an LSC collection: per-minute metadata joined onto images, provided tags / captions / OCR, then
-    CLIP, captions, CapMeta and its embedding. Problems in the CSVs are reported; none stops the ingest."""
+    CLIP, captions, CapMeta and its embedding. Problems in the CSVs are reported; none stops the ingest.
+    Exit status 3 when some image files failed (listed), 0 when all were indexed or skipped."""
     from ..ingest.sources.lsc import LscSource
 
     try:
@@ -124,9 +181,11 @@ def ingest_lsc(ctx, images, metadata, concepts, gps, collection, **opts):
         records.extend(source.records())
         return records
 
-    _ingest(ctx, read, collection, images, **opts)
+    report = _ingest(ctx, read, collection, images, **opts)
     for line in source.problems.lines():
-        click.echo(line)
+        echo(line)
+    if report.failed:
+        ctx.exit(EXIT_FILES_FAILED)
 
 
 commands = [ingest]

@@ -14,6 +14,7 @@ import click
 from ..config import Settings
 from ..engine.query.keyvalue import DEFAULT_RADIUS_KM
 from ..errors import FilterError
+from ..terminal import printable_lines
 
 # CLI option -> filters_from_params key (one vocabulary with the JSON API).
 FILTER_OPTIONS = [
@@ -95,9 +96,15 @@ def get_settings(ctx: click.Context) -> Settings:
     return obj.get("settings") or Settings.from_env()
 
 
+def echo(message: object = "", err: bool = False) -> None:
+    """``click.echo`` for every command's output: control characters (escape sequences, carriage returns, bidi
+    overrides) in ``message`` are shown as escapes (``terminal.printable_lines``; its newlines and tabs kept)."""
+    click.echo(printable_lines(message), err=err)
+
+
 def fail(exc: Exception) -> None:
-    """Raise ``exc`` as a ClickException: its message on stderr, exit status 1."""
-    raise click.ClickException(str(exc)) from exc
+    """Raise ``exc`` as a ClickException: its message (control characters escaped) on stderr, exit status 1."""
+    raise click.ClickException(printable_lines(exc)) from exc
 
 
 def notice(msg: str, prefix: str = "note") -> None:
@@ -108,7 +115,7 @@ def notice(msg: str, prefix: str = "note") -> None:
     if msg in shown:
         return
     shown.add(msg)
-    click.echo(f"{prefix}: {msg}", err=True)
+    echo(f"{prefix}: {msg}", err=True)
 
 
 def open_store_for(settings: Settings):

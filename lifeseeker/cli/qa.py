@@ -9,7 +9,7 @@ import json
 import click
 
 from ..errors import LifeseekerError, ModelUnavailable
-from .options import check_search_args, filter_options, get_settings, search_service_for
+from .options import check_search_args, echo, filter_options, get_settings, search_service_for
 from .remote import get_json, print_answer, query_params
 
 
@@ -62,7 +62,7 @@ def ask_cmd(ctx, question, weights, vqa_model, as_json, server, **params):
         except LifeseekerError as exc:
             raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(answer, indent=1, ensure_ascii=False))
+        echo(json.dumps(answer, indent=1, ensure_ascii=False))
         return
     print_answer(answer)
 
@@ -81,7 +81,7 @@ def fetch_vqa_cmd(ctx, vqa_model):
         model = load_vqa(name, device="cpu", allow_download=True)
     except ModelUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(f"VQA model {model.name} is ready (cached).")
+    echo(f"VQA model {model.name} is ready (cached).")
 
 
 commands = [ask_cmd, fetch_vqa_cmd]

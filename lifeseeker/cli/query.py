@@ -13,6 +13,7 @@ from typing import Any, Iterable
 import click
 
 from ..errors import FilterError
+from .options import echo
 
 # The scored fields of an ``expect`` label (tests/fixtures/lsc-topics/README.md) and the type each belongs to.
 # ``exclude`` (negated places) and ``venue`` (the lifelog's own places, matched against the store's vocabulary) are
@@ -156,7 +157,7 @@ def parse_cmd(text: tuple[str, ...], today, vocabulary: Path | None) -> None:
         parsed = parse_query(" ".join(text), today=today.date() if today else None, vocabulary=vocab)
     except FilterError as exc:
         raise click.UsageError(str(exc)) from None
-    click.echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
+    echo(json.dumps(parsed.to_dict(), indent=2, ensure_ascii=False))
 
 
 @click.command("eval-parse")
@@ -181,22 +182,22 @@ def eval_parse_cmd(files: tuple[Path, ...], as_json: bool, show_failures: bool, 
                     raise click.UsageError(f"{path}:{n}: not JSON ({exc})") from None
         results[str(path)] = evaluate(records, vocabulary=vocab)
     if as_json:
-        click.echo(json.dumps(results, indent=2, ensure_ascii=False, default=str))
+        echo(json.dumps(results, indent=2, ensure_ascii=False, default=str))
         return
     for path, res in results.items():
-        click.echo(f"{path}: {res['exact']}/{res['n']} exact ({_fmt(res['exact_rate']).strip()})")
-        click.echo(f"  {'type':<12} {'prec':>7} {'recall':>7} {'tp':>5} {'fp':>5} {'fn':>5}")
+        echo(f"{path}: {res['exact']}/{res['n']} exact ({_fmt(res['exact_rate']).strip()})")
+        echo(f"  {'type':<12} {'prec':>7} {'recall':>7} {'tp':>5} {'fp':>5} {'fn':>5}")
         for t, c in res["types"].items():
-            click.echo(f"  {t:<12} {_fmt(c['precision']):>7} {_fmt(c['recall']):>7} {c['tp']:>5} {c['fp']:>5} "
-                       f"{c['fn']:>5}")
+            echo(f"  {t:<12} {_fmt(c['precision']):>7} {_fmt(c['recall']):>7} {c['tp']:>5} {c['fp']:>5} "
+                 f"{c['fn']:>5}")
         at = res["answer_type"]
         if at["n"]:
-            click.echo(f"  answer type: {at['correct']}/{at['n']} ({_fmt(at['accuracy']).strip()})")
+            echo(f"  answer type: {at['correct']}/{at['n']} ({_fmt(at['accuracy']).strip()})")
         if show_failures:
             for f in res["failures"]:
-                click.echo(f"  x {f['id']}: {f['text']}")
+                echo(f"  x {f['id']}: {f['text']}")
                 for name, v in f["fields"].items():
-                    click.echo(f"      {name}: expect {v['expect']!r} got {v['got']!r}")
+                    echo(f"      {name}: expect {v['expect']!r} got {v['got']!r}")
     sys.stdout.flush()
 
 

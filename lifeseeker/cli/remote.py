@@ -11,7 +11,8 @@ from typing import Any, Iterable, Mapping
 
 import click
 
-from .options import notice
+from ..terminal import printable
+from .options import echo, notice
 
 # A search answers in well under a second once the server is warm; a server still warming up (``/readyz`` 503)
 # answers its first query when ready, so the client waits longer than that.
@@ -75,13 +76,13 @@ def print_hits(hits: list[Mapping[str, Any]], total_filtered: int, took_ms: floa
     """The search table: rank, fused score, IaT, TaT, local time, place, collection/path (hits as ``hit_json``)."""
     for warning in warnings:
         notice(warning)
-    click.echo(f"{len(hits)} of {total_filtered} matching documents "
-               f"({took_ms:.0f} ms){'  [text-only]' if text_only else ''}")
+    echo(f"{len(hits)} of {total_filtered} matching documents "
+         f"({took_ms:.0f} ms){'  [text-only]' if text_only else ''}")
     for rank, d in enumerate(hits, 1):
         place = ", ".join(p for p in (d.get("locality"), d.get("city"), d.get("country")) if p) or "-"
-        click.echo(f"{rank:3d}  {d['score']:+.4f}  IaT {d['iat']:+.4f}  TaT {d['tat']:+.4f}  "
-                   f"{_when(d.get('local_time'), '%Y-%m-%d %H:%M:%S')}  {place}  "
-                   f"{d.get('collection')}/{d.get('path')}")
+        echo(f"{rank:3d}  {d['score']:+.4f}  IaT {d['iat']:+.4f}  TaT {d['tat']:+.4f}  "
+             f"{_when(d.get('local_time'), '%Y-%m-%d %H:%M:%S')}  {printable(place)}  "
+             f"{printable(d.get('collection'))}/{printable(d.get('path'))}")
 
 
 def print_answer(a: Mapping[str, Any]) -> None:
@@ -89,21 +90,21 @@ def print_answer(a: Mapping[str, Any]) -> None:
     for n in a.get("notices") or ():
         notice(n)
     kind = f"{a.get('answer_type') or 'not a question'}" + (f"/{a['kind']}" if a.get("kind") else "")
-    click.echo(f"answer: {a['answer'] if a.get('answer') is not None else '(none)'}")
-    click.echo(f"type: {kind}  confidence: {a.get('confidence', 0.0):.2f}  ({a.get('took_ms', 0.0):.0f} ms)")
+    echo(f"answer: {a['answer'] if a.get('answer') is not None else '(none)'}")
+    echo(f"type: {kind}  confidence: {a.get('confidence', 0.0):.2f}  ({a.get('took_ms', 0.0):.0f} ms)")
     if a.get("explanation"):
-        click.echo(f"how: {a['explanation']}")
+        echo(f"how: {a['explanation']}")
     if a.get("rule"):
-        click.echo(f"rule: {a['rule']}")
+        echo(f"rule: {a['rule']}")
     for it in a.get("items") or ():  # what a count or a date was taken from
-        click.echo(f"  counted {it['item_id']}: {it['label']}" + ("" if it.get("counted", True) else "  (dropped)"))
+        echo(f"  counted {it['item_id']}: {it['label']}" + ("" if it.get("counted", True) else "  (dropped)"))
     for e in a.get("events") or ():
         when = "-"
         if e.get("start"):
             when = _when(e["start"], "%Y-%m-%d %H:%M")
             if e.get("end") and e["end"] != e["start"]:
                 when += "-" + _when(e["end"], "%H:%M")
-        click.echo(f"  event {when}  {e.get('place') or '-'}  score {e['score']:+.4f}  -> {e.get('answer') or '-'}")
+        echo(f"  event {when}  {e.get('place') or '-'}  score {e['score']:+.4f}  -> {e.get('answer') or '-'}")
         for im in a.get("images") or ():
             if im.get("event_id") == e.get("event_id"):
-                click.echo(f"      {im['image_id']}  {im['score']:+.4f}  -> {im.get('answer') or '-'}")
+                echo(f"      {im['image_id']}  {im['score']:+.4f}  -> {im.get('answer') or '-'}")

@@ -9,7 +9,7 @@ import json
 import click
 
 from ..errors import FilterError, LifeseekerError
-from .options import check_search_args, fail, filter_options, get_settings, search_service_for
+from .options import check_search_args, echo, fail, filter_options, get_settings, search_service_for
 from .remote import get_json, print_hits, query_params
 
 
@@ -49,9 +49,9 @@ def search(ctx, query, limit, weights, as_json, server, **params):
         notices, took = response.notices, response.took_ms
         warnings = list(response.parsed.warnings) if response.parsed is not None else []
     if as_json:
-        click.echo(json.dumps({"total_filtered": total, "text_only": text_only, "notices": notices,
-                               "hits": [{k: v for k, v in h.items() if k != "rank"} for h in hits]},
-                              indent=1, ensure_ascii=False))
+        echo(json.dumps({"total_filtered": total, "text_only": text_only, "notices": notices,
+                         "hits": [{k: v for k, v in h.items() if k != "rank"} for h in hits]},
+                        indent=1, ensure_ascii=False))
         return
     print_hits(hits, total, took, bool(text_only), warnings)
 

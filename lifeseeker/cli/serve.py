@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from ..errors import LifeseekerError
-from .options import fail, get_settings
+from .options import echo, fail, get_settings
 
 
 @click.command()
@@ -25,8 +25,8 @@ def serve(ctx, host, port, debug):
         app = create_app(get_settings(ctx), warm_up="now")  # models, snapshot, one search: before it listens
     except LifeseekerError as exc:
         fail(exc)
-    click.echo(f"lifeseeker: serving {app.config['LIFESEEKER_STORE_URL']} on http://{host}:{port}/ (warm: "
-               f"{app.extensions['lifeseeker_warmup'].warm_s:.1f} s warm-up done)")
+    echo(f"lifeseeker: serving {app.config['LIFESEEKER_STORE_URL']} on http://{host}:{port}/ (warm: "
+         f"{app.extensions['lifeseeker_warmup'].warm_s:.1f} s warm-up done)")
     app.run(host=host, port=port, debug=debug, use_reloader=False)
 
 

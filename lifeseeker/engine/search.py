@@ -47,6 +47,7 @@ from .suggest import Suggestion, suggest
 
 MAX_LIMIT = 1000
 SEQUENCE_POOL = 200  # candidates searched per side of a sequence query
+MAX_QUERY_CHARS = 600  # longest query text (q, then): fits gunicorn's request line in any encoding (gunicorn_conf.py)
 MAX_QUERY_PIXELS = 40_000_000  # an uploaded query image larger than this is refused (decompression bombs)
 
 
@@ -103,10 +104,10 @@ class SearchRequest:
 
         if not 1 <= self.limit <= MAX_LIMIT:
             raise FilterError(f"limit: must be 1-{MAX_LIMIT}, got {self.limit}")
-        if len(self.text) > 10_000:
-            raise FilterError("text: longer than 10,000 characters")
-        if len(self.then) > 10_000:
-            raise FilterError("then: longer than 10,000 characters")
+        if len(self.text) > MAX_QUERY_CHARS:
+            raise FilterError(f"q: longer than {MAX_QUERY_CHARS} characters")
+        if len(self.then) > MAX_QUERY_CHARS:
+            raise FilterError(f"then: longer than {MAX_QUERY_CHARS} characters")
         if len(self.relevant) > MAX_MARKS or len(self.irrelevant) > MAX_MARKS:
             raise FilterError(f"relevant/irrelevant: at most {MAX_MARKS} images each")
         if not (math.isfinite(self.gap_minutes) and 0 <= self.gap_minutes <= 24 * 60):
@@ -263,7 +264,8 @@ class SearchService:
         """(d_clip,) float32 L2-normalised CLIP embedding of an RGB PIL ``image``.
 
         Raises:
-            UnsupportedQuery: no CLIP model is loaded (text-only mode), or the image is over MAX_QUERY_PIXELS.
+            UnsupportedQuery: no CLIP model is loaded (text-only mode), the image is over MAX_QUERY_PIXELS, or it is
+                unfit for the model (``images.model_input``: too thin or too small).
         """
         if self.models.clip is None:
             raise UnsupportedQuery("image: searching by image needs a CLIP model, and none is loaded (text-only "
@@ -271,7 +273,13 @@ class SearchService:
         w, h = image.size
         if w * h > MAX_QUERY_PIXELS:
             raise UnsupportedQuery(f"image: {w}x{h} px is over the {MAX_QUERY_PIXELS:,} pixel limit")
-        return self.models.clip.encode_images([image.convert("RGB")])[0]
+        from ..images import UnfitImage, model_input
+
+        try:
+            image = model_input(image.convert("RGB"))
+        except UnfitImage as exc:
+            raise UnsupportedQuery(f"image: {exc}") from None
+        return self.models.clip.encode_images([image])[0]
 
     def query_vectors(self, request: SearchRequest, visual: str | None = None) -> tuple[VectorQuery, bool]:
         """The vector query of ``request`` after image query, "more like this" and Rocchio; and whether feedback

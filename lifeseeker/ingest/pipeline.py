@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 from ..engine.store.base import Doc, Store
-from ..images import decode_opened, register_image_plugins
+from ..images import UnfitImage, decode_opened, model_input, register_image_plugins
 from ..models import Models
 from .document import PROVIDED, build_document
 from .enrich.geo import Gazetteer
@@ -123,16 +123,19 @@ class _Plan:
 
 @dataclass
 class _Decoded:
-    """One decoded record: its RGB pixels (None when only the header and EXIF were read) and its EXIF."""
+    """One decoded record: its RGB pixels (None when only the header and EXIF were read, or when the image is
+    unfit for the models: ``unfit`` says why) and its EXIF."""
 
     record: ImageRecord
     image: Image.Image | None
     exif: ExifInfo
+    unfit: str | None = None
 
 
 def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
     """Open one image, read its EXIF and decode its pixels (``images.decode_opened``: EXIF-oriented, RGB, longer
-    edge at most ``images.DECODE_MAX_SIDE`` px).
+    edge at most ``images.DECODE_MAX_SIDE`` px), bounded for the models (``images.model_input``; an unfit image
+    gets ``image`` None and the reason in ``unfit``: the document keeps its time, place and metadata).
 
     Args:
         pixels: False -> read only the header and EXIF (``image`` is None): cheap, for documents whose image
@@ -145,6 +148,10 @@ def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
         if not pixels:
             return _Decoded(record, None, exif)
         out = decode_opened(im)
+    try:
+        out = model_input(out)  # bounded for OCR / CLIP / captioner: a thin image is not given to them
+    except UnfitImage as exc:
+        return _Decoded(record, None, exif, str(exc))
     return _Decoded(record, out, exif)
 
 
@@ -288,6 +295,8 @@ class Ingestor:
             if isinstance(res, _Decoded):
                 st.images += 1
                 ok.append((plan, res))
+                if res.unfit:
+                    report.notes.append((str(plan.record.abs_path), res.unfit))
             else:
                 report.failed.append((str(plan.record.abs_path), res))
         bars.stage("decode", len(batch), st)

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
+from ..terminal import printable
+
 STAGES = ("decode", "clip", "caption", "ocr", "capmeta", "tat", "write")
 
 
@@ -52,14 +54,15 @@ class IngestReport:
     device: str = ""
 
     def summary(self) -> str:
-        """One paragraph for the CLI: counts, failures with reasons, images/s per stage."""
+        """One paragraph for the CLI: counts, failures with reasons (control characters escaped:
+        ``terminal.printable``, so a file name cannot forge a line or send escape sequences), images/s per stage."""
         lines = [f"seen {self.seen}, indexed {self.indexed}, skipped (already indexed) {self.skipped}, "
                  f"failed {len(self.failed)}"
                  + (f", updated (a model changed) {self.updated}" if self.updated else "")
                  + (f", left to other shards {self.out_of_shard}" if self.out_of_shard else ""),
                  f"of the indexed: {self.with_time} with a capture time, {self.with_gps} with GPS, "
                  f"{len(self.no_time)} without a capture time"]
-        lines += [f"  failed: {p}: {r}" for p, r in self.failed]
+        lines += [f"  failed: {printable(p)}: {printable(r)}" for p, r in self.failed]
         ran = [(s, st) for s, st in self.stages.items() if st.images]
         if ran:
             total = self.indexed / self.wall_s if self.wall_s > 0 else 0.0

@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from ..errors import ModelUnavailable
+from ..images import model_input
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +45,12 @@ class OcrReader:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def read(self, image: Image.Image) -> str:
-        """Recognised text lines of an RGB image, top to bottom, joined by newlines ('' when none)."""
-        im = image
-        if max(im.size) > self.max_side:
-            im = im.copy()
-            im.thumbnail((self.max_side, self.max_side))
+        """Recognised text lines of an RGB image, top to bottom, joined by newlines ('' when none).
+
+        Raises:
+            images.UnfitImage: the image is too thin or too small for the detector (``images.model_input``).
+        """
+        im = model_input(image, self.max_side)  # the detector scales the shorter edge up: bound the aspect first
         bgr = np.asarray(im.convert("RGB"))[:, :, ::-1].copy()
         if self.gate is None:
             result, _ = self._engine(bgr)

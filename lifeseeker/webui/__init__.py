@@ -1,8 +1,9 @@
 """Flask app factory (after Flask's tutorial): services attached at start-up, blueprints for pages and the API.
 
-Production: ``gunicorn -w 2 --preload -b 127.0.0.1:5000 'lifeseeker.webui:create_app()'`` (``--preload`` loads
-the models once in the master; workers share them copy-on-write). ``create_app()`` also warms up (store snapshot,
-gazetteer, one search) before it returns, and ``/healthz`` / ``/readyz`` say where it stands (warmup.py).
+Production: ``gunicorn -c python:lifeseeker.webui.gunicorn_conf 'lifeseeker.webui:create_app()'`` (``gunicorn_conf.py``:
+threaded workers with a per-request read deadline, so slow clients cannot take the site down; ``--preload`` loads
+the models once in the master and workers share them copy-on-write). ``create_app()`` also warms up (store
+snapshot, gazetteer, one search) before it returns, and ``/healthz`` / ``/readyz`` say where it stands (warmup.py).
 """
 
 from __future__ import annotations

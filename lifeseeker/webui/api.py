@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from collections import Counter
 from typing import Any, Mapping
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from ..engine.context import DEFAULT_CONTEXT_MINUTES, temporal_context
 from ..engine.events import Event
@@ -340,11 +341,30 @@ def image_doc(image_id: str):
     return jsonify(doc_json(docs[0]))
 
 
+_ABS_PATH = re.compile(r"/(?:[^\s/'\"(),;]+/)+([^\s/'\"(),;]*)")
+
+
+def hide_paths(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with every absolute POSIX path of two or more components
+    (``/home/me/photos``, ``lance:///srv/store``, ``local-dir:/models/clip``) shortened to ``…/<last component>``;
+    other values unchanged."""
+    if isinstance(value, str):
+        return _ABS_PATH.sub(lambda m: "…/" + m.group(1), value)
+    if isinstance(value, Mapping):
+        return {k: hide_paths(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [hide_paths(v) for v in value]
+    return value
+
+
 @bp.get("/info")
 def info():
     """Store backend, document count, models in use and notices, and ``available``: every model lifeseeker can
     use with its state and how to provide it (models/catalog.py). The web app loads no OCR reader (OCR runs at
-    ingest), so ``models.ocr`` is the reader an ingest with these settings uses, or None when OCR is off."""
+    ingest), so ``models.ocr`` is the reader an ingest with these settings uses, or None when OCR is off.
+    Absolute paths (the store's location, every collection root, model directories) only to an authenticated user
+    (basic auth on, ``security.py``); with auth off (the default) they are shortened by ``hide_paths``, and
+    ``lifeseeker info`` shows them in full."""
     from ..models.catalog import model_states
 
     svc = services()
@@ -352,4 +372,7 @@ def info():
     models = dict(svc.search.models.names())
     if models.get("ocr") is None and states["ocr"]["state"] == "bundled":
         models["ocr"] = states["ocr"]["name"]
-    return jsonify(store=svc.store.info(), models=models, notices=svc.search.models.notices, available=states)
+    out = {"store": svc.store.info(), "models": models, "notices": svc.search.models.notices, "available": states}
+    if not current_app.config.get("LIFESEEKER_AUTH"):
+        out = hide_paths(out)
+    return jsonify(out)

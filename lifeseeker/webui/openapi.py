@@ -20,14 +20,13 @@ from ..engine.query.keyvalue import DEFAULT_RADIUS_KM
 from ..engine.filters import TERM_PARAMS
 from ..engine.rerank import MAX_RERANK_N
 from ..engine.schema import load_schema
-from ..engine.search import MAX_LIMIT
+from ..engine.search import MAX_LIMIT, MAX_QUERY_CHARS  # SearchRequest refuses longer query text
 from ..engine.sequence import MAX_WITHIN_MINUTES
 from ..engine.timeparts import PARTS_OF_DAY, WEEKDAYS
 from .qa import MAX_QUESTION_CHARS
 from .security import MAX_BODY_BYTES
 
 OPENAPI_VERSION = "3.1.0"
-MAX_QUERY_CHARS = 10_000  # SearchRequest refuses longer query text
 _NUM = r"-?[0-9]+(\.[0-9]+)?"
 _MARKS = (" Primary form: the parameter repeated, one id per value (relevant=a&relevant=b), since ids are file "
           "paths and may contain commas. Fallback: a value that is not itself a stored id is read as a comma list "
@@ -81,7 +80,10 @@ def search_parameters() -> list[dict[str, Any]]:
     enforces (``SearchRequest``, the filter classes, ``engine.rerank``, ``engine.sequence``, ``engine.feedback``)."""
     params = [
         _param("q", "Free text (CLIP text encoder for IaT, sentence encoder for TaT); empty: filters only. "
-               "\"A, then B within 2h\" is a sequence query unless seq=0.",
+               "\"A, then B within 2h\" is a sequence query unless seq=0. "
+               f"At most {MAX_QUERY_CHARS} characters (400 above): "
+               "that many fit gunicorn's request line (8190 bytes: lifeseeker/webui/gunicorn_conf.py) even "
+               "percent-encoded as 4-byte UTF-8; a longer request line as a whole answers 414 with JSON.",
                {"type": "string", "maxLength": MAX_QUERY_CHARS}),
         _param("limit", f"Number of hits, 1-{MAX_LIMIT} (default 50).",
                {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}),
@@ -234,7 +236,9 @@ def openapi_document() -> dict[str, Any]:
         "/api/image/{image_id}": {"get": _get("image", "One document's fields (no vectors).",
                                               {"200": _json(doc_ref, "The document."), "404": e404, **common},
                                               [image_id])},
-        "/api/info": {"get": _get("info", "Store backend, document count, models and notices.",
+        "/api/info": {"get": _get("info", "Store backend, document count, models and notices. Absolute paths "
+                                  "(store location, collection roots, model directories) are shown only with basic "
+                                  "auth on; otherwise shortened to …/<last component>.",
                                   {"200": _json(_object(["store", "models", "notices"], store={"type": "object"},
                                                         models={"type": "object"}, notices=string_list),
                                                 "What is in use."), **common})},

@@ -10,6 +10,7 @@ and JSON errors (never an HTML traceback) for the API.
   ``X-Frame-Options: DENY`` (older browsers), ``Referrer-Policy: no-referrer`` and ``Cross-Origin-Opener-Policy``.
 * **Debug**: Flask's debug mode (the interactive debugger runs code for whoever reaches it) stays off unless
   ``LIFESEEKER_DEVELOPMENT=1`` (``Settings.development``); ``FLASK_DEBUG`` alone does not turn it on.
+* **Redirects** carry a relative ``Location`` (``relative_location``), never the client's ``Host`` header.
 * **Errors**: HTTP errors under ``/api/`` (404 for an unknown route, 405, 413 for an oversized body) answer
   ``{"error": "..."}`` JSON; an unexpected exception answers a plain 500 message, never a traceback.
 """
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -81,6 +83,18 @@ def _challenge() -> Response:
     return resp
 
 
+def relative_location(location: str, host: str) -> str:
+    """A redirect target on this site as a path (RFC 9110 section 10.2.2 allows a relative ``Location``): an
+    absolute URL whose host is the request's ``Host`` (which the client chose: werkzeug's slash-merging redirects
+    copy it, so ``Host: evil.example`` would send the browser there) becomes ``/path?query``, its leading slashes
+    merged so it cannot read as a protocol-relative ``//host`` URL. Other values are returned unchanged."""
+    parts = urlsplit(location)
+    if not parts.netloc or parts.netloc.lower() != host.lower():
+        return location
+    path = "/" + parts.path.lstrip("/")
+    return urlunsplit(("", "", path, parts.query, parts.fragment))
+
+
 def install_security(app: Flask, settings: Settings) -> None:
     """Apply basic auth (when configured), security headers, the debug policy, the body size limit and JSON
     errors for the API to ``app``. Call once from ``create_app``.
@@ -110,6 +124,9 @@ def install_security(app: Flask, settings: Settings) -> None:
     def security_headers(resp: Response) -> Response:
         for name, value in HEADERS.items():
             resp.headers.setdefault(name, value)
+        location = resp.headers.get("Location")
+        if location:
+            resp.headers["Location"] = relative_location(location, request.host)
         if request.path.startswith("/api/") or request.path == "/openapi.json":
             resp.headers.setdefault("Cache-Control", "no-store")
         return resp
@@ -134,4 +151,5 @@ def install_security(app: Flask, settings: Settings) -> None:
         return Response("internal error (logged on the server)\n", status=500, mimetype="text/plain")
 
 
-__all__ = ["install_security", "auth_credentials", "AuthConfigError", "HEADERS", "CSP", "MAX_BODY_BYTES"]
+__all__ = ["install_security", "relative_location", "auth_credentials", "AuthConfigError", "HEADERS", "CSP",
+           "MAX_BODY_BYTES"]

@@ -19,10 +19,12 @@ def scan_folder(root: str | Path, collection: str | None = None,
                 errors: list[tuple[str, str]] | None = None) -> Iterator[ImageRecord]:
     """Yield an ImageRecord per image below ``root`` in sorted path order (deterministic resume and sharding).
 
-    Symbolic links to directories are not followed (no loops); hidden entries (``.name``) are skipped. A directory
-    that cannot be listed, and a file that cannot be ingested (a FIFO or device named like an image, a symlink loop
-    or dangling link, a name that is not valid UTF-8), is appended to ``errors`` as ``(path, reason)`` and the walk
-    goes on.
+    Symbolic links to directories are not followed (no loops); hidden entries (``.name``) are skipped. A symbolic
+    link to a file is followed only when its target lies inside ``root`` (the image routes serve only files inside
+    the root, ``images.file_in_root``, so an outside file's text and time must not become searchable either). A
+    directory that cannot be listed, and a file that cannot be ingested (a link leaving the root, a FIFO or device
+    named like an image, a symlink loop or dangling link, a name that is not valid UTF-8), is appended to ``errors``
+    as ``(path, reason)`` and the walk goes on.
 
     Raises:
         NotADirectoryError: ``root`` is not a directory.
@@ -43,7 +45,7 @@ def scan_folder(root: str | Path, collection: str | None = None,
                 continue
             abs_path = Path(dirpath) / fn
             rel = abs_path.relative_to(base).as_posix()
-            problem = _unusable(abs_path, rel)
+            problem = _unusable(abs_path, rel, base)
             if problem is not None:
                 if errors is not None:
                     errors.append((printable_path(abs_path), problem))
@@ -56,9 +58,10 @@ def printable_path(path: Path) -> str:
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
-def _unusable(path: Path, rel: str) -> str | None:
-    """Why the file at ``path`` cannot be ingested, or None. Checked before any open: a FIFO or device named like an
-    image would block or never end, and a name that is not UTF-8 cannot be an image id."""
+def _unusable(path: Path, rel: str, base: Path) -> str | None:
+    """Why the file at ``path`` (below the resolved ``base``) cannot be ingested, or None. Checked before any open:
+    a symlink out of ``base`` is not followed, a FIFO or device named like an image would block or never end, and a
+    name that is not UTF-8 cannot be an image id."""
     try:
         rel.encode("utf-8")
     except UnicodeEncodeError:
@@ -67,6 +70,8 @@ def _unusable(path: Path, rel: str) -> str | None:
         st = os.stat(path)  # follows symlinks: a loop or a dangling link fails here
     except OSError as exc:
         return f"cannot read: {exc.strerror}"
+    if path.is_symlink() and not path.resolve().is_relative_to(base):
+        return "symbolic link to a file outside the folder (not followed)"
     if not stat.S_ISREG(st.st_mode):
         return "not a regular file (FIFO, socket or device)"
     return None

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ...terminal import printable
 from .base import ImageRecord
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ class LscProblems:
         def block(title: str, items: list[str]) -> None:
             if items:
                 out.append(f"{title}: {len(items)}")
-                out.extend(f"  {x}" for x in items[:limit])
+                out.extend(f"  {printable(x)}" for x in items[:limit])
                 if len(items) > limit:
                     out.append(f"  ... and {len(items) - limit} more")
 
@@ -380,12 +381,18 @@ def time_from_name(image_id: str) -> datetime | None:
 
 
 def scan_images(root: Path) -> Iterator[Path]:
-    """Image files below ``root`` in sorted path order; hidden entries skipped, symlinked dirs not followed."""
+    """Image files below ``root`` in sorted path order; hidden entries skipped, symlinked dirs not followed, a
+    symlinked file whose target is outside ``root`` skipped (logged)."""
+    base = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for fn in sorted(filenames):
             if not fn.startswith(".") and Path(fn).suffix.lower() in IMAGE_SUFFIXES:
-                yield Path(dirpath) / fn
+                path = Path(dirpath) / fn
+                if path.is_symlink() and not path.resolve().is_relative_to(base):
+                    log.warning("%s: symbolic link to a file outside %s, not followed", printable(path), base)
+                    continue
+                yield path
 
 
 class LscSource:
