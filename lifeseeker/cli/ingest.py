@@ -32,6 +32,10 @@ def ingest_options(func):
         click.option("--no-caption", is_flag=True, help="No captioner (CapMeta uses tags and OCR text)."),
         click.option("--no-ocr", is_flag=True, help="Skip OCR."),
         click.option("--no-progress", is_flag=True, help="No progress bars."),
+        click.option("--keep-missing", is_flag=True,
+                     help="Keep the documents of files no longer found (a disk that is not mounted); by default a "
+                          "re-scan removes them and reports their paths. Renamed files keep their documents "
+                          "either way."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -39,7 +43,7 @@ def ingest_options(func):
 
 
 def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers, shard, caption_model,
-            no_caption, no_ocr, no_progress, scan_errors=None):
+            no_caption, no_ocr, no_progress, keep_missing=False, scan_errors=None):
     """Shared body of the ingest commands: open store and models, run the pipeline, print the summary."""
     from ..ingest.enrich.geo import Gazetteer
     from ..ingest.pipeline import Ingestor, parse_shard
@@ -58,7 +62,7 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
         store.set_collection(collection, str(root.resolve()))
         ingestor = Ingestor(store, models, Gazetteer(), batch_size=batch_size, workers=workers,
                             progress=not no_progress, shard=shard_spec)
-        report = ingestor.run(records, total=len(records))
+        report = ingestor.run(records, total=len(records), reconcile=True, keep_missing=keep_missing)
         report.failed[:0] = scan_errors or []
     except LifeseekerError as exc:
         fail(exc)

@@ -15,6 +15,9 @@ Which value wins per field (``models.<role>`` records who computed it; ``PROVIDE
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import numpy as np
 
 from ..engine.store.base import Doc
@@ -28,9 +31,17 @@ from .sources.base import ImageRecord
 PROVIDED = "provided"  # models.<role> of a value that came with the dataset (LSC OCR / caption)
 
 
+def file_words(path: str) -> str:
+    """The file name of ``path`` as searchable words (NFC; ``_``, ``-``, ``.`` and camel case split):
+    ``"Trip/Ünterwasser_Bild-2.JPG"`` -> ``"Ünterwasser Bild 2"``."""
+    stem = unicodedata.normalize("NFC", path.rsplit("/", 1)[-1]).rsplit(".", 1)[0]
+    return " ".join(re.sub(r"([a-z])([A-Z])", r"\1 \2", re.sub(r"[_\-.]+", " ", stem)).split())
+
+
 def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: dict[str, str | None],
                    gazetteer: Gazetteer, report: IngestReport, clip_vec: np.ndarray | None,
-                   auto_tags: list[str] | None, caption: str | None, ocr_text: str | None, ocr_done: bool) -> Doc:
+                   auto_tags: list[str] | None, caption: str | None, ocr_text: str | None, ocr_done: bool,
+                   phash: str | None = None) -> Doc:
     """One document (module docstring: which value wins per field).
 
     Args:
@@ -42,6 +53,7 @@ def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: 
         clip_vec: (D,) float32 CLIP embedding computed in this run, or None.
         auto_tags, caption, ocr_text: this run's zero-shot tags, caption and OCR text, or None.
         ocr_done: whether this run's OCR reader ran on the image (its text may be None: nothing read).
+        phash: perceptual hash of this run's decoded pixels (16 hex digits), else the stored one is kept.
     Returns:
         The document; ``capmeta_vec`` None when it must be (re)encoded.
     """
@@ -86,7 +98,8 @@ def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: 
     offset = rec.utc_offset or exif.utc_offset
     lat, lon = (rec.lat, rec.lon) if rec.lat is not None else (exif.lat, exif.lon)
     doc: Doc = {"image_id": rec.image_id, "collection": rec.collection, "path": rec.path,
-                "tags": tags, "ocr_text": ocr_text, "caption": caption, "semantic_name": rec.semantic_name,
+                "file_name": file_words(rec.path), "copies": list(rec.copies), "content_hash": rec.content_hash,
+                "input_digest": rec.input_digest, "phash": phash or old.get("phash"), "tags": tags, "ocr_text": ocr_text, "caption": caption, "semantic_name": rec.semantic_name,
                 "clip_vec": clip_vec}
     if local_time is not None:
         doc["local_time"] = local_time

@@ -45,11 +45,11 @@ from .document import PROVIDED, build_document
 from .enrich.geo import Gazetteer
 from .exif import ExifInfo, read_exif
 from .report import STAGES, Bars, IngestReport, StageStats
+from .plan import ROLES, Plan, Planner
 from .sources.base import ImageRecord
 
 log = logging.getLogger(__name__)
 
-ROLES = ("clip", "caption", "ocr", "text")
 # model role -> the document fields computed from it (capmeta and capmeta_vec follow their inputs: the CapMeta
 # string is rebuilt and re-encoded only when it changed or the text model changed).
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -58,7 +58,6 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "ocr": ("ocr_text", "capmeta", "capmeta_vec"),
     "text": ("capmeta_vec",),
 }
-PLAN_CHUNK = 10_000  # ids per existence query while planning
 
 
 def shard_of(image_id: str, n: int) -> int:
@@ -79,27 +78,13 @@ def parse_shard(text: str) -> tuple[int, int]:
 
 
 @dataclass
-class _Plan:
-    """What to do for one record: ``old`` is the stored document when only some fields are recomputed."""
-
-    record: ImageRecord
-    old: Doc | None = None
-    redo: frozenset[str] = frozenset(ROLES)  # roles whose outputs are (re)computed
-
-    def needs_pixels(self, models: Models) -> bool:
-        r = self.redo
-        captioner = getattr(models, "captioner", None)
-        return (("clip" in r and models.clip is not None) or ("caption" in r and captioner is not None)
-                or ("ocr" in r and models.ocr is not None and self.record.ocr_text is None))
-
-
-@dataclass
 class _Decoded:
     """One decoded record: its RGB pixels (None when only the header and EXIF were read) and its EXIF."""
 
     record: ImageRecord
     image: Image.Image | None
     exif: ExifInfo
+    phash: str | None = None
 
 
 def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
@@ -117,7 +102,15 @@ def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
         if not pixels:
             return _Decoded(record, None, exif)
         out = decode_opened(im)
-    return _Decoded(record, out, exif)
+    return _Decoded(record, out, exif, perceptual_hash(out))
+
+
+def perceptual_hash(image: Image.Image) -> str:
+    """64-bit DCT perceptual hash (``imagehash.phash``, 8x8) of decoded pixels as 16 hex digits: near-duplicates
+    (re-encodes, resizes) differ in few bits, so they can be collapsed without CLIP vectors (``engine/dedup.py``)."""
+    import imagehash
+
+    return str(imagehash.phash(image))
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -163,33 +156,25 @@ class Ingestor:
             names["ocr"] = PROVIDED
         return names
 
-    def plan(self, records: Sequence[ImageRecord], report: IngestReport) -> list[_Plan]:
-        """Which records to (re)compute, and which fields; counts ``skipped``. Reads the store, writes nothing."""
-        plans: list[_Plan] = []
-        for chunk in _batches(records, PLAN_CHUNK):
-            have = self.store.existing([r.image_id for r in chunk])
-            stale: dict[str, tuple[ImageRecord, frozenset[str]]] = {}
-            for rec in chunk:
-                if rec.image_id not in have:
-                    plans.append(_Plan(rec))
-                    continue
-                stored = have[rec.image_id] or {}
-                redo = frozenset(r for r, name in self.expected_names(rec).items()
-                                 if name is not None and stored.get(r) != name)
-                if redo:
-                    stale[rec.image_id] = (rec, redo)
-                else:
-                    report.skipped += 1
-            if stale:
-                old = {d["image_id"]: d for d in self.store.get(list(stale), with_vectors=True)}
-                for image_id, (rec, redo) in stale.items():
-                    plans.append(_Plan(rec, old.get(image_id), redo) if image_id in old else _Plan(rec))
-        return plans
+    def plan(self, records: Sequence[ImageRecord], report: IngestReport, reconcile: bool = False,
+             keep_missing: bool = False):
+        """The run's ``plan.RunPlan`` (resume, changed inputs, renames, copies, vanished: ``plan.py``); counts
+        ``skipped``. Reads files and the store, writes nothing."""
+        return Planner(self.store, self.expected_names, self.workers).plan(records, report, reconcile,
+                                                                           keep_missing)
 
     # -- running --------------------------------------------------------------------------------------------------
 
-    def run(self, records: Iterable[ImageRecord], total: int | None = None) -> IngestReport:
+    def run(self, records: Iterable[ImageRecord], total: int | None = None, reconcile: bool = False,
+            keep_missing: bool = False) -> IngestReport:
         """Ingest ``records``; returns the report. Never raises for one bad image (it lands in ``failed``).
+
+        Args:
+            reconcile: ``records`` are every file of their collections (a re-scan): renamed files keep their
+                documents under the new id, and documents whose file is gone are deleted after the writes
+                (``plan.py``). Ignored for a sharded run (a shard sees only its part of the writes).
+            keep_missing: with ``reconcile``, keep the documents of vanished files (a disk not mounted); they are
+                listed in ``report.kept_missing``.
 
         Raises:
             StoreError: the store refused a write (the batches written before it stay written).
@@ -204,13 +189,14 @@ class Ingestor:
                 report.out_of_shard += 1
             else:
                 todo.append(rec)
-        plans = self.plan(todo, report)
+        run_plan = self.plan(todo, report, reconcile and self.shard is None, keep_missing)
+        plans = run_plan.plans
         bars = Bars(self.progress, len(todo), self._active_stages())
         bars.main.update(report.skipped)
         try:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool, \
                     ThreadPoolExecutor(1, thread_name_prefix="write") as writer:
-                queue: deque[tuple[list[_Plan], list[Future]]] = deque()
+                queue: deque[tuple[list[Plan], list[Future]]] = deque()
                 batches = _batches(plans, self.batch_size)
 
                 def submit_next() -> None:
@@ -236,7 +222,9 @@ class Ingestor:
                     pending_write.result()
         finally:
             bars.close()
-        if hasattr(self.store, "optimize") and report.indexed:
+        if run_plan.deletes:
+            report.deleted = self.store.delete(run_plan.deletes)
+        if hasattr(self.store, "optimize") and (report.indexed or report.deleted):
             self.store.optimize()
         report.wall_s = time.perf_counter() - t_start
         log.info("ingest: %s", report.summary())
@@ -248,7 +236,7 @@ class Ingestor:
               "ocr": m.ocr is not None, "capmeta": True, "tat": True, "write": True}
         return [s for s in STAGES if on[s]]
 
-    def _timed_decode(self, plan: _Plan) -> tuple[_Decoded | str, float]:
+    def _timed_decode(self, plan: Plan) -> tuple[_Decoded | str, float]:
         t0 = time.perf_counter()
         try:
             res: _Decoded | str = decode(plan.record, pixels=plan.needs_pixels(self.models))
@@ -256,8 +244,8 @@ class Ingestor:
             res = f"{type(exc).__name__}: {exc}"
         return res, time.perf_counter() - t0
 
-    def _collect(self, batch: list[_Plan], results: list[tuple[_Decoded | str, float]], report: IngestReport,
-                 bars: Bars) -> list[tuple[_Plan, _Decoded]]:
+    def _collect(self, batch: list[Plan], results: list[tuple[_Decoded | str, float]], report: IngestReport,
+                 bars: Bars) -> list[tuple[Plan, _Decoded]]:
         ok = []
         st = report.stages["decode"]
         for plan, (res, seconds) in zip(batch, results):
@@ -306,7 +294,7 @@ class Ingestor:
                     out.append(None)
             return out
 
-    def documents(self, decoded: Sequence[tuple[_Plan, _Decoded]], report: IngestReport,
+    def documents(self, decoded: Sequence[tuple[Plan, _Decoded]], report: IngestReport,
                   bars: Bars | None = None) -> list[Doc]:
         """Build the documents of one decoded batch (the model stages run here)."""
         m, bars = self.models, bars or Bars(False, None, ())
@@ -314,7 +302,7 @@ class Ingestor:
         paths = [str(d.record.abs_path) for _, d in decoded]
         n = len(decoded)
 
-        def pick(role: str, ready: Callable[[_Plan, _Decoded], bool]) -> list[int]:
+        def pick(role: str, ready: Callable[[Plan, _Decoded], bool]) -> list[int]:
             return [i for i, (p, d) in enumerate(decoded) if role in p.redo and ready(p, d)]
 
         clip_vecs: list[np.ndarray | None] = [None] * n
@@ -362,7 +350,7 @@ class Ingestor:
 
         t0 = time.perf_counter()
         docs = [build_document(p.record, d.exif, p.old, self.expected_names(p.record), self.gazetteer, report,
-                               clip_vecs[i], auto_tags[i], captions[i], ocr_texts[i], ocr_done[i])
+                               clip_vecs[i], auto_tags[i], captions[i], ocr_texts[i], ocr_done[i], d.phash)
                 for i, (p, d) in enumerate(decoded)]
         st = report.stages["capmeta"]
         st.seconds += time.perf_counter() - t0

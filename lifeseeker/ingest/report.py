@@ -34,6 +34,12 @@ class IngestReport:
         updated: stored documents partially recomputed because a model changed.
         skipped: stored with the same models: nothing recomputed.
         out_of_shard: records left to other shards.
+        inputs_changed: stored documents rebuilt because a provided value (CSV row, copies) or the file's
+            size/mtime changed; changed_files: files whose bytes changed (recomputed from scratch).
+        copies: files folded into another document as byte-identical copies.
+        renamed: ``(old collection/path, new id)`` of documents moved to a renamed file (re-scan).
+        vanished: ``collection/path`` of documents deleted because their file is gone; kept_missing: those kept
+            (``--keep-missing``). deleted: documents deleted (vanished + the old ids of renames).
         stages: stage name -> StageStats (``STAGES``); ``wall_s`` the whole run.
     """
 
@@ -42,6 +48,13 @@ class IngestReport:
     skipped: int = 0
     updated: int = 0
     out_of_shard: int = 0
+    inputs_changed: int = 0
+    changed_files: int = 0
+    copies: int = 0
+    deleted: int = 0
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    vanished: list[str] = field(default_factory=list)
+    kept_missing: list[str] = field(default_factory=list)
     with_time: int = 0
     with_gps: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -59,6 +72,16 @@ class IngestReport:
                  + (f", left to other shards {self.out_of_shard}" if self.out_of_shard else ""),
                  f"of the indexed: {self.with_time} with a capture time, {self.with_gps} with GPS, "
                  f"{len(self.no_time)} without a capture time"]
+        changes = [f"{n} {what}" for n, what in (
+            (self.inputs_changed, "re-read (inputs changed)"), (self.changed_files, "re-computed (file changed)"),
+            (self.copies, "byte-identical copies folded into one document"), (len(self.renamed), "renamed"),
+            (len(self.vanished), "removed (file gone)"),
+            (len(self.kept_missing), "kept although the file is gone (--keep-missing)")) if n]
+        if changes:
+            lines.append("re-scan: " + ", ".join(changes))
+        lines += [f"  renamed: {a} -> {b}" for a, b in self.renamed[:20]]
+        lines += [f"  removed: {p}" for p in self.vanished[:20]]
+        lines += [f"  kept (missing): {p}" for p in self.kept_missing[:20]]
         lines += [f"  failed: {p}: {r}" for p, r in self.failed]
         ran = [(s, st) for s, st in self.stages.items() if st.images]
         if ran:

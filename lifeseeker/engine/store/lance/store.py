@@ -21,7 +21,7 @@ from ....errors import StoreError
 from ...filters import Filter
 from ...query.soft import SoftConstraint, SoftPlace, soft_boost
 from ...schema import load_schema
-from ..base import VECTOR_FIELDS, Doc, Hit, VectorQuery
+from ..base import INVENTORY_FIELDS, VECTOR_FIELDS, Doc, Hit, VectorQuery, normal_id
 from .ann import AnnIndex, ann_for
 from .cache import Cache
 from .masks import mask_of, passing
@@ -82,6 +82,9 @@ class LanceStore:
     def upsert(self, docs: Sequence[Doc]) -> int:
         return self._table.upsert(docs)
 
+    def delete(self, ids: Sequence[str]) -> int:
+        return self._table.delete(ids)
+
     def append_arrow(self, table: pa.Table) -> int:
         """Bulk load of rows whose ``image_id`` is known to be new; see ``LanceTable.append_arrow``.
 
@@ -136,9 +139,16 @@ class LanceStore:
         """(mask, sorted row numbers) of the rows passing ``filters``, cached per snapshot (LRU)."""
         return passing(snap, filters, self._lock)
 
+    @staticmethod
+    def _row(snap: Snapshot, image_id: str) -> int | None:
+        """Row of ``image_id`` as given, else of its NFC form (ids are stored NFC-normalised; an id stored by an
+        older version keeps its bytes and is still found as given)."""
+        r = snap.row_of(image_id)
+        return r if r is not None else snap.row_of(normal_id(image_id))
+
     def existing(self, ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
         snap = self.snapshot()
-        rows = [(i, r) for i in ids if (r := snap.row_of(i)) is not None]
+        rows = [(i, r) for i in ids if (r := self._row(snap, i)) is not None]
         if not rows:
             return {}
         models = snap.table.column("models").take(pa.array([r for _, r in rows])).to_pylist()
@@ -146,7 +156,7 @@ class LanceStore:
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Doc]:
         snap = self.snapshot()
-        rows = [r for i in ids if (r := snap.row_of(i)) is not None]
+        rows = [r for i in ids if (r := self._row(snap, i)) is not None]
         if not rows:
             return []
         docs = snap.table.take(pa.array(rows)).to_pylist()
@@ -156,6 +166,20 @@ class LanceStore:
                     vec = np.array(snap.vectors[name][r]) if snap.vectors[name].shape[1] else None
                     doc[name] = vec if vec is not None and vec.any() else None
         return docs
+
+    def inventory(self, collection: str) -> dict[str, Doc]:
+        """``image_id -> {INVENTORY_FIELDS}`` of every document of ``collection`` (no vectors), from the snapshot's
+        columns; a column an older table lacks reads as None."""
+        snap = self.snapshot()
+        if not snap.n:
+            return {}
+        rows = pc.indices_nonzero(pc.equal(snap.column("collection"), pa.scalar(collection))).to_numpy()
+        if not len(rows):
+            return {}
+        taken = snap.table.take(pa.array(rows))
+        cols = {f: (taken.column(f).to_pylist() if f in taken.column_names else [None] * len(rows))
+                for f in INVENTORY_FIELDS}
+        return {i: {f: cols[f][k] for f in INVENTORY_FIELDS} for k, i in enumerate(cols["image_id"])}
 
     def count(self, filters: Sequence[Filter] = ()) -> int:
         snap = self.snapshot()
