@@ -115,6 +115,7 @@ def ingest_lsc(ctx, images, metadata, concepts, gps, collection, **opts):
         return records
 
     _ingest(ctx, read, collection, images, **opts)
+    click.echo(source.clock.line())
     for line in source.problems.lines():
         click.echo(line)
 

@@ -101,12 +101,16 @@ def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: 
                 "file_name": file_words(rec.path), "copies": list(rec.copies), "content_hash": rec.content_hash,
                 "input_digest": rec.input_digest, "phash": phash or old.get("phash"), "tags": tags, "ocr_text": ocr_text, "caption": caption, "semantic_name": rec.semantic_name,
                 "clip_vec": clip_vec}
+    doc["time_source"] = (rec.time_source if rec.local_time or rec.utc_time else exif.time_source) or "none"
     if local_time is not None:
         doc["local_time"] = local_time
         doc.update(time_fields(local_time))
         if offset:
             doc["utc_offset"] = offset
             doc["utc_time"] = ExifInfo(local_time=local_time, utc_offset=offset).utc_time
+        report.with_time += 1
+    elif (rec.utc_time or exif.gps_utc) is not None:  # the instant is known, the local clock is not
+        doc["utc_time"] = rec.utc_time or exif.gps_utc
         report.with_time += 1
     else:
         report.no_time.append(path)

@@ -23,6 +23,8 @@ class ImageRecord:
         tags, caption, ocr_text, semantic_name: provided values (LSC visual concepts / metadata), or None.
         read_exif: whether the pipeline should read time and GPS from the file's EXIF.
         notes: remarks about this record's metadata, reported with its path (``IngestReport.notes``).
+        utc_time: the capture instant (tz-aware UTC) when the source knows it without a local time (an LSC image
+            named in UTC with no metadata row), else None.
         time_source: where ``local_time`` came from when the source knows (``lsc-metadata``, ``lsc-name``), else
             None (the pipeline takes EXIF's).
         legacy_id: the id an older lifeseeker gave this file (folder source: the relative path without the
@@ -49,6 +51,7 @@ class ImageRecord:
     read_exif: bool = True
     notes: list[str] = field(default_factory=list)
     time_source: str | None = None
+    utc_time: datetime | None = None
     legacy_id: str | None = None
     copies: list[str] = field(default_factory=list)
     content_hash: str | None = None
