@@ -178,3 +178,35 @@ def test_gps_without_hemisphere_refs_claims_no_place(tmp_path):
     assert any("LatitudeRef" in n for n in info.notes)
     ok = _read(_exif_jpeg(tmp_path / "ref.jpg", lat_ref="S", lon_ref="W"))
     assert (ok.lat, ok.lon) == (pytest.approx(-27.7), pytest.approx(-85.3166667))
+
+
+# -- item 10: per-file notes summarised per kind, listed per file with -v ----------------------------------------
+
+
+def test_notes_are_counted_per_kind_and_listed_per_file_with_verbose(tmp_path, tiny_clip_dir):
+    from click.testing import CliRunner
+
+    from lifeseeker.cli import cli
+
+    root = tmp_path / "n"
+    _exif_jpeg(root / "off1.jpg", offset="+15:00")
+    _exif_jpeg(root / "off2.jpg", offset="+05:60")
+    _exif_jpeg(root / "noref.jpg", lat_ref=None, lon_ref=None)
+    im = Image.new("RGB", (32, 24), (1, 2, 3))
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 9
+    im.save(root / "orient.jpg", "JPEG", exif=exif)
+    env = {"LIFESEEKER_STORE": f"lance://{tmp_path / 'store'}", "LIFESEEKER_CLIP_MODEL": f"local-dir:{tiny_clip_dir}",
+           "LIFESEEKER_CACHE": str(tmp_path / "cache")}
+    args = ["ingest", "folder", str(root), "--no-ocr", "--no-caption", "--no-progress"]
+    out = CliRunner().invoke(cli, args, env=env)
+    assert out.exit_code == 0, out.output
+    # main: the notes were collected but never printed
+    assert "notes: 4 in 4 files (-v lists them per file)" in out.output
+    assert "    2 x UTC offset … out of range …: time kept as local" in out.output
+    assert "    1 x orientation … outside …: not rotated" in out.output
+    assert "note: " not in out.output
+    env["LIFESEEKER_STORE"] = f"lance://{tmp_path / 'store2'}"  # a fresh store: every file is read again
+    verbose = CliRunner().invoke(cli, args + ["-v"], env=env)
+    assert f"note: {root / 'off1.jpg'}: UTC offset '+15:00' out of range (-12:00..+14:00)" in verbose.output
+    assert f"note: {root / 'orient.jpg'}: orientation 9 outside 1-8: not rotated" in verbose.output

@@ -32,6 +32,9 @@ def ingest_options(func):
         click.option("--no-caption", is_flag=True, help="No captioner (CapMeta uses tags and OCR text)."),
         click.option("--no-ocr", is_flag=True, help="Skip OCR."),
         click.option("--no-progress", is_flag=True, help="No progress bars."),
+        click.option("-v", "--verbose", "verbose_notes", is_flag=True,
+                     help="List every per-file note (GPS treated as absent, bad offsets, ...) with its path; by "
+                          "default they are counted per kind."),
         click.option("--keep-missing", is_flag=True,
                      help="Keep the documents of files no longer found (a disk that is not mounted); by default a "
                           "re-scan removes them and reports their paths. Renamed files keep their documents "
@@ -43,7 +46,7 @@ def ingest_options(func):
 
 
 def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers, shard, caption_model,
-            no_caption, no_ocr, no_progress, keep_missing=False, scan_errors=None):
+            no_caption, no_ocr, no_progress, keep_missing=False, verbose_notes=False, scan_errors=None):
     """Shared body of the ingest commands: open store and models, run the pipeline, print the summary."""
     from ..ingest.enrich.geo import Gazetteer
     from ..ingest.pipeline import Ingestor, parse_shard
@@ -66,7 +69,7 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
         report.failed[:0] = scan_errors or []
     except LifeseekerError as exc:
         fail(exc)
-    click.echo(report.summary())
+    click.echo(report.summary(verbose=verbose_notes))
     click.echo(f"store: {store.url} ({store.count()} documents)")
     return report
 

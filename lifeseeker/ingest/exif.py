@@ -147,6 +147,9 @@ def read_exif(image: Image.Image) -> ExifInfo:
     except Exception as exc:  # noqa: BLE001 - Pillow raises many types on corrupt EXIF
         info.notes.append(f"EXIF unreadable: {exc}")
         return info
+    orientation = exif.get(_TAGS.Orientation)
+    if orientation is not None and orientation not in range(1, 9):
+        info.notes.append(f"orientation {orientation!r} outside 1-8: not rotated")
     try:
         sub = exif.get_ifd(ExifTags.IFD.Exif)
     except Exception as exc:  # noqa: BLE001

@@ -6,6 +6,7 @@ Filled in by ``pipeline.Ingestor`` and ``document.build_document``; nothing here
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -64,8 +65,18 @@ class IngestReport:
     wall_s: float = 0.0
     device: str = ""
 
-    def summary(self) -> str:
-        """One paragraph for the CLI: counts, failures with reasons, images/s per stage."""
+    def note_kinds(self) -> list[tuple[str, int]]:
+        """``(kind, count)`` of ``notes``, most frequent first (ties: kind): a note's kind is its text with the
+        quoted and numeric parts (values, file:line) replaced by ``…``."""
+        counts: dict[str, int] = {}
+        for _, note in self.notes:
+            kind = note_kind(note)
+            counts[kind] = counts.get(kind, 0) + 1
+        return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+    def summary(self, verbose: bool = False) -> str:
+        """One paragraph for the CLI: counts, failures with reasons, notes per kind (and, ``verbose``, per file:
+        path and reason), images/s per stage."""
         lines = [f"seen {self.seen}, indexed {self.indexed}, skipped (already indexed) {self.skipped}, "
                  f"failed {len(self.failed)}"
                  + (f", updated (a model changed) {self.updated}" if self.updated else "")
@@ -83,6 +94,12 @@ class IngestReport:
         lines += [f"  removed: {p}" for p in self.vanished[:20]]
         lines += [f"  kept (missing): {p}" for p in self.kept_missing[:20]]
         lines += [f"  failed: {p}: {r}" for p, r in self.failed]
+        if self.notes:
+            lines.append(f"notes: {len(self.notes)} in {len({p for p, _ in self.notes})} files"
+                         + ("" if verbose else " (-v lists them per file)"))
+            lines += [f"  {n:5d} x {kind}" for kind, n in self.note_kinds()]
+            if verbose:
+                lines += [f"  note: {p}: {r}" for p, r in self.notes]
         ran = [(s, st) for s, st in self.stages.items() if st.images]
         if ran:
             total = self.indexed / self.wall_s if self.wall_s > 0 else 0.0
@@ -90,6 +107,14 @@ class IngestReport:
                          + (f" on {self.device}" if self.device else "") + "; per stage (busy time): "
                          + ", ".join(f"{s} {st.rate:.1f}/s" for s, st in ran))
         return "\n".join(lines)
+
+
+_VALUE = re.compile(r"'[^']*'|\"[^\"]*\"|\([^)]*\)|\S+\.csv:\d+|-?\d+(?:[.:\-]\d+)*(?:,\s*-?\d+(?:[.:]\d+)*)*")
+
+
+def note_kind(note: str) -> str:
+    """The kind of a per-file note: ``"GPS out of range: 95.0000, 6.2500"`` -> ``"GPS out of range: …"``."""
+    return _VALUE.sub("…", note)
 
 
 class Bars:
@@ -119,4 +144,4 @@ class Bars:
         self.main.close()
 
 
-__all__ = ["STAGES", "StageStats", "IngestReport", "Bars"]
+__all__ = ["STAGES", "StageStats", "IngestReport", "Bars", "note_kind"]
