@@ -39,7 +39,7 @@ import numpy as np
 from PIL import Image
 
 from ..engine.store.base import Doc, Store
-from ..images import decode_opened, register_image_plugins
+from ..images import decode_opened, open_image, register_image_plugins
 from ..models import Models
 from .document import PROVIDED, build_document
 from .enrich.geo import Gazetteer
@@ -97,7 +97,7 @@ def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
     Raises:
         OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning: unreadable image.
     """
-    with Image.open(record.abs_path) as im:
+    with open_image(record.abs_path) as im:
         exif = read_exif(im) if record.read_exif else ExifInfo()
         if not pixels:
             return _Decoded(record, None, exif)
