@@ -119,7 +119,7 @@ def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: 
     if lat is not None and lon is not None:
         place = gazetteer.lookup(lat, lon)
         doc.update(location={"lat": lat, "lon": lon}, locality=place.locality, city=place.city,
-                   region=place.region, country=place.country)
+                   region=place.region, country=place.country, locality_km=place.locality_km)
         places += place.places
         place_names += [place.locality, place.city, place.country]
         report.with_gps += 1
