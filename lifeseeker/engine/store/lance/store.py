@@ -22,7 +22,7 @@ from ...filters import Filter
 from ...query.soft import SoftConstraint, SoftPlace, soft_boost
 from ...schema import load_schema
 from ..base import INVENTORY_FIELDS, VECTOR_FIELDS, Doc, Hit, VectorQuery, normal_id
-from .ann import AnnIndex, ann_for
+from .ann import MIN_TRAIN_ROWS, AnnIndex, ann_for
 from .cache import Cache
 from .masks import mask_of, passing
 from .snapshot import Snapshot, load_snapshot
@@ -114,12 +114,20 @@ class LanceStore:
             return self._snap
 
     def _ann(self, snap: Snapshot) -> AnnIndex | None:
-        """The snapshot's ANN index: loaded from the cache, or made (and cached) on first use; see ``ann.make_ann``."""
+        """The snapshot's ANN index: loaded from the cache, or made (and cached) on first use; see ``ann.make_ann``.
+        None (exact scoring) for a table of fewer than ``MIN_TRAIN_ROWS`` rows, which faiss cannot train on, and
+        when faiss fails (logged)."""
         if snap.ann is not None:
             return snap.ann
+        if snap.n < MIN_TRAIN_ROWS:
+            return None
         with self._lock:
             if snap.ann is None:
-                snap.ann = ann_for(self._cache, snap)
+                try:
+                    snap.ann = ann_for(self._cache, snap)
+                except RuntimeError as exc:  # faiss raises RuntimeError for what it cannot do
+                    log.warning("ANN index unavailable (%s): exact scoring", exc)
+                    return None
             return snap.ann
 
     def prepare(self) -> None:
@@ -203,8 +211,8 @@ class LanceStore:
         if m == 0:
             return []
         scored = rows
-        if self.ann_min_docs and m >= self.ann_min_docs and fq.parts:
-            ann = self._ann(snap)
+        ann = self._ann(snap) if self.ann_min_docs and m >= self.ann_min_docs and fq.parts else None
+        if ann is not None:
             cand = ann.candidates(fq, max(self.ann_candidates, limit), self.ann_nprobe, mask)
             if len(cand) >= min(limit, m):
                 scored = cand
