@@ -8,7 +8,8 @@ Stages, per batch of images::
   (skipped: a re-run recomputes nothing), and which are stored with another model for some role. For those only
   the fields that depend on the changed model are recomputed (``DEPENDS``); the rest is taken from the stored
   document. A model that is *off* in this run (no captioner, ``--no-ocr``, no CLIP weights) never invalidates what
-  an earlier run computed with it.
+  an earlier run computed with it. Changed inputs (a CSV row, the file's size/mtime), renames, byte-identical
+  copies and vanished files are planned by ``plan.py``; the deletes it asks for run after every write.
 * **decode** runs on ``workers`` threads, ``prefetch`` batches ahead of the model stages, so JPEG decoding and file
   reads overlap model compute; **write** runs on its own thread so the store's I/O overlaps the next batch's
   compute. The model stages run on the device the models were loaded on (``models.load_models``: CUDA when
