@@ -210,3 +210,21 @@ def test_notes_are_counted_per_kind_and_listed_per_file_with_verbose(tmp_path, t
     verbose = CliRunner().invoke(cli, args + ["-v"], env=env)
     assert f"note: {root / 'off1.jpg'}: UTC offset '+15:00' out of range (-12:00..+14:00)" in verbose.output
     assert f"note: {root / 'orient.jpg'}: orientation 9 outside 1-8: not rotated" in verbose.output
+
+
+def test_detail_view_shows_time_source_copies_and_locality_distance(tmp_path, tiny_models):
+    from lifeseeker.config import Settings
+    from lifeseeker.webui import create_app
+
+    store = open_store(f"lance://{tmp_path / 'store'}")
+    store.ensure_schema(tiny_models.dims())
+    vec = np.ones(tiny_models.dims()["capmeta_vec"], np.float32)
+    store.upsert([{"image_id": "g/a.jpg", "collection": "g", "path": "a.jpg", "copies": ["backup/a.jpg"],
+                   "utc_time": datetime(2021, 3, 4, 23, 15, 30, tzinfo=timezone.utc), "time_source": "gps",
+                   "locality": "Sunland Park", "country": "Mexico", "locality_km": 68.06, "capmeta": "a desert",
+                   "capmeta_vec": vec}])
+    store.set_collection("g", str(tmp_path))
+    app = create_app(Settings(store=store.url, cache_dir=str(tmp_path / "cache")), store=store, models=tiny_models)
+    html = app.test_client().get("/", query_string={"q": "desert"}).get_data(as_text=True)
+    assert "2021-03-04 23:15:30 UTC, local time unknown" in html and " · from gps" in html
+    assert "<dt>Copies</dt><dd>backup/a.jpg</dd>" in html and "68.1 km from Sunland Park" in html
