@@ -164,10 +164,16 @@ def test_create_index_on_9_1_omits_the_9_2_setting_and_zero_dims(cluster):
 
 def test_existing_index_with_other_widths_is_refused(cluster):
     # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-get-mapping (response shape)
-    existing_index(cluster)
+    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-mapping (adding fields)
+    existing_index(cluster).on("PUT", "/lifeseeker/_mapping", (200, {"acknowledged": True}))
     store = make(cluster)
-    store.ensure_schema({"clip_vec": 512, "capmeta_vec": 384})  # same widths: accepted, nothing created
-    assert not cluster.sent("PUT", "/.*")
+    store.ensure_schema({"clip_vec": 512, "capmeta_vec": 384})  # same widths: accepted, no index created
+    assert not cluster.sent("PUT", "/lifeseeker-v.*")
+    # the fields the mapping gained since the recorded index (issue 16: content_hash, copies, ...) are added
+    (put,) = cluster.sent("PUT", "/lifeseeker/_mapping")
+    recorded = fixture("get_mapping.json")["lifeseeker-v1"]["mappings"]["properties"]
+    assert put.body["properties"] == {k: v for k, v in SCHEMA.properties.items() if k not in recorded}
+    assert {"content_hash", "copies", "time_source", "locality_km", "file_name"} <= set(put.body["properties"])
     with pytest.raises(StoreError, match="clip_vec of width 512.*give 768"):
         store.ensure_schema({"clip_vec": 768, "capmeta_vec": 384})
 
@@ -719,3 +725,50 @@ def test_compose_pins_elasticsearch_9_matching_the_client():
     assert int(v.split(".")[0]) == int(elasticsearch.__versionstr__.split(".")[0]) == 9
     assert "gunicorn -w 2 --preload --timeout 60 -b 0.0.0.0:5000" in text and "LIFESEEKER_STORE: http://elasticsearch:9200" in text
     assert "profiles: [ingest]" in text and "lifeseeker ingest folder /data/photos" in text
+
+
+def test_delete_sends_bulk_delete_actions_and_counts_the_deleted(cluster):
+    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk (delete action, per-item result)
+    existing_index(cluster)
+    cluster.on("PUT", "/_bulk", (200, {"took": 1, "errors": True, "items": [
+        {"delete": {"_index": "lifeseeker-v1", "_id": "c/a.jpg", "result": "deleted", "status": 200}},
+        {"delete": {"_index": "lifeseeker-v1", "_id": "c/o'b.jpg", "result": "deleted", "status": 200}},
+        {"delete": {"_index": "lifeseeker-v1", "_id": "gone", "result": "not_found", "status": 404}}]}))
+    cluster.on("POST", "/lifeseeker/_refresh", (200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}))
+    store = make(cluster)
+    assert store.delete(["c/a.jpg", "c/o'b.jpg", "gone", "c/a.jpg"]) == 2
+    (bulk,) = cluster.sent("PUT", "/_bulk")
+    assert bulk.body == [{"delete": {"_index": "lifeseeker", "_id": i}} for i in ("c/a.jpg", "c/o'b.jpg", "gone")]
+
+
+def test_inventory_scrolls_the_collection_with_its_fields_only(cluster):
+    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-search (scroll), helpers.scan
+    existing_index(cluster)
+    hit = {"_index": "lifeseeker-v1", "_id": "c/x.jpg", "_source": {"collection": "c", "path": "x.jpg",
+                                                                    "content_hash": "ab" * 32, "copies": ["y.jpg"]}}
+    cluster.on("POST", "/lifeseeker/_search", (200, {"_scroll_id": "s1", "hits": {"total": {"value": 1}, "hits": [hit]},
+                                                     "_shards": {"total": 1, "successful": 1, "skipped": 0,
+                                                                 "failed": 0}}))
+    cluster.on("POST", "/_search/scroll", (200, {"_scroll_id": "s1", "hits": {"hits": []},
+                                                 "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}))
+    cluster.on("DELETE", "/_search/scroll", (200, {"succeeded": True, "num_freed": 1}))
+    inv = make(cluster).inventory("c")
+    assert inv == {"c/x.jpg": {"image_id": "c/x.jpg", "collection": "c", "path": "x.jpg", "copies": ["y.jpg"],
+                               "content_hash": "ab" * 32, "input_digest": None, "models": None}}
+    (search,) = cluster.sent("POST", "/lifeseeker/_search")
+    assert search.body["query"] == {"term": {"collection": "c"}}
+    assert set(search.body["_source"]) == {"image_id", "collection", "path", "copies", "content_hash",
+                                           "input_digest", "models"}
+
+
+def test_get_finds_an_nfd_id_in_its_nfc_form(cluster):
+    import unicodedata
+
+    existing_index(cluster)
+    nfc, nfd = (unicodedata.normalize(f, "c/Café.jpg") for f in ("NFC", "NFD"))
+    cluster.on("POST", "/lifeseeker/_mget", (200, {"docs": [{"_id": nfd, "found": False}]}),
+               (200, {"docs": [{"_id": nfc, "found": True, "_source": {"collection": "c", "path": "Café.jpg"}}]}))
+    docs = make(cluster).get([nfd])
+    assert [d["image_id"] for d in docs] == [nfc]
+    first, second = cluster.sent("POST", "/lifeseeker/_mget")
+    assert (first.body["ids"], second.body["ids"]) == ([nfd], [nfc])
