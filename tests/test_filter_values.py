@@ -65,3 +65,9 @@ def _text_only(minilm):
     from lifeseeker.models import Models
 
     return Models(text=minilm, clip=None, tagger=None, clip_dims=0)
+
+
+def test_a_value_of_a_field_without_facets_gets_the_notice_without_suggestions(tmp_path, minilm):
+    store = _store(tmp_path, minilm)
+    r = SearchService(store, _text_only(minilm)).search(SearchRequest("region:Narnia", limit=10))
+    assert r.hits == [] and "region: no photo has 'Narnia'" in r.notices

@@ -68,3 +68,16 @@ def test_stored_documents_carry_the_polygon_country_and_the_locality_distance(tm
     assert (doc["country"], doc["locality"], doc["region"]) == ("Mexico", "Sunland Park", None)
     assert doc["locality_km"] == pytest.approx(68, abs=2)
     assert "Mexico" in doc["places"] and "Mexico" in doc["capmeta"]
+
+
+def test_us_states_are_stored_and_found_by_typed_name(tmp_path, gazetteer):
+    from lifeseeker.engine.query.keyvalue import extract_filters
+
+    place = gazetteer.lookup(32.7157, -117.1611)  # downtown San Diego
+    assert (place.city, place.region, place.country) == ("San Diego", "California", "United States")
+    store = open_store(f"lance://{tmp_path / 'store'}")
+    store.ensure_schema({"clip_vec": 0, "capmeta_vec": 0})
+    store.upsert([{"image_id": "t/sd.jpg", "collection": "t", "path": "sd.jpg", "region": place.region,
+                   "places": place.places, "country": place.country}])
+    for typed in ("region:california", "place:California", "region:'California'"):
+        assert store.count(extract_filters(typed)[0]) == 1, typed

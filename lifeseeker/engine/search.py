@@ -287,15 +287,18 @@ class SearchService:
 
     def _unmatched_values(self, filters: Sequence[Filter]) -> list[str]:
         """One notice per keyword filter that alone matches no document (a misspelt or unknown value), with the
-        closest stored values (difflib over the field's 1000 most frequent values), so an empty page says why."""
+        closest stored values (difflib over the field's 1000 most frequent values, for the mapping's facet fields),
+        so an empty page says why."""
         import difflib
 
         from .filters import Terms
+        from .schema import load_schema
 
         out = []
         for f in filters:
             if isinstance(f, Terms) and self.store.count([f]) == 0:
-                known = [str(v) for v, _ in self.store.facets([f.field], size=1000).get(f.field, [])]
+                offered = f.field in load_schema().facets  # the stores count only the mapping's facets
+                known = [str(v) for v, _ in self.store.facets([f.field], size=1000).get(f.field, [])] if offered else []
                 close = [c for v in f.values for c in difflib.get_close_matches(v, known, n=3, cutoff=0.6)]
                 hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
                 out.append(f"{f.field}: no photo has {', '.join(repr(v) for v in f.values)}{hint}")
