@@ -112,7 +112,7 @@ def test_a_store_written_by_the_previous_version_is_migrated_in_place(tmp_path, 
     assert np.allclose(d["clip_vec"], clip_vec / np.linalg.norm(clip_vec), atol=1e-6) or \
         np.allclose(d["clip_vec"], clip_vec, atol=1e-6)
     assert d["models"]["caption"] == "blip-x" and d["content_hash"] == sha256_file(root / "x.jpg")
-    assert report.renamed == [("a/x.jpg", "a/x.jpg")] and report.deleted == 1
+    assert report.renamed == [("x.jpg", "a/x.jpg")] and report.deleted == 1
     store.close()
 
 

@@ -159,7 +159,7 @@ class Planner:
                         report.kept_missing.append(f"{d.get('collection')}/{d.get('path')}")
                     else:
                         out.vanished[i] = f"{d.get('collection')}/{d.get('path')}"
-        report.renamed = [(f"{inv[o].get('collection')}/{inv[o].get('path')}", n) for o, n in out.renamed.items()]
+        report.renamed = list(out.renamed.items())
         report.vanished = list(out.vanished.values())
         return out
 

@@ -38,7 +38,7 @@ class IngestReport:
         inputs_changed: stored documents rebuilt because a provided value (CSV row, copies) or the file's
             size/mtime changed; changed_files: files whose bytes changed (recomputed from scratch).
         copies: files folded into another document as byte-identical copies.
-        renamed: ``(old collection/path, new id)`` of documents moved to a renamed file (re-scan).
+        renamed: ``(old id, new id)`` of documents moved to a renamed file, or from an id an older version gave.
         vanished: ``collection/path`` of documents deleted because their file is gone; kept_missing: those kept
             (``--keep-missing``). deleted: documents deleted (vanished + the old ids of renames).
         stages: stage name -> StageStats (``STAGES``); ``wall_s`` the whole run.
