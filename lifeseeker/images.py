@@ -13,6 +13,8 @@ of them reaches into another's layer for it. Depends on nothing of ``lifeseeker`
   ``MODEL_MAX_ASPECT``. The models scale the *shorter* edge up to their input size (RapidOCR's detector to 736 px,
   CLIP to 224 px), so a 1x1280 image would become a 736x942,080 tensor (gigabytes): such an image is refused with
   a reason instead: with the aspect bounded, the largest detector input is 736 x 7,360 px.
+* **Huge JPEGs**: :func:`open_image` opens a JPEG beyond Pillow's bomb limit (a 90+ MP panorama) when its draft decode (1/8 scale
+  at most) fits ``REDUCED_MAX_PIXELS``; anything larger, and any other format beyond the limit, stays rejected.
 * **Confinement** (:func:`file_in_root`, :func:`resolve_file`): a document's file is ``root / path`` of its
   collection's recorded root, and only when it resolves (symlinks followed) to a file inside that root.
 """
@@ -40,6 +42,37 @@ MODEL_MIN_SIDE = 16  # shorter edge, px, a model may be given
 
 class UnfitImage(ValueError):
     """An image the models must not be given (too thin, too small); the message says why."""
+
+
+# Memory bound of a reduced JPEG decode beyond Pillow's bomb limit: pixels after the 1/8 draft scale (libjpeg's
+# smallest DCT scale), 3 bytes each: 24 MP = 72 MB, i.e. JPEGs up to 1.5 gigapixels (a 60000 x 25000 panorama).
+REDUCED_MAX_PIXELS = 24_000_000
+
+
+def open_image(path: str | Path) -> Image.Image:
+    """``Image.open(path)``, except that a JPEG over Pillow's decompression-bomb limit is opened without that check
+    when its 1/8-scale draft decode holds at most ``REDUCED_MAX_PIXELS`` pixels; :func:`decode_opened` then
+    draft-decodes it reduced (the full-size pixels are never held). Use as a context manager.
+
+    Raises:
+        Image.DecompressionBombError / DecompressionBombWarning: over the limit and not such a JPEG (a true bomb).
+        OSError, ValueError: unreadable.
+    """
+    try:
+        return Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        from PIL import JpegImagePlugin
+
+        with open(path, "rb") as fh:
+            magic = fh.read(3)
+        if magic != b"\xff\xd8\xff":
+            raise
+        im = JpegImagePlugin.JpegImageFile(str(path))  # the plugin itself: Image.open's bomb check is not run
+        w, h = im.size
+        if (w // 8 + 1) * (h // 8 + 1) > REDUCED_MAX_PIXELS:
+            im.close()
+            raise Image.DecompressionBombError(f"{exc} (even at 1/8 scale: {w}x{h} JPEG)") from None
+        return im
 
 
 def register_image_plugins() -> None:
@@ -85,7 +118,7 @@ def decode_file(path: str | Path, max_side: int = DECODE_MAX_SIDE) -> Image.Imag
         OSError (missing or unreadable file), ValueError, Image.DecompressionBombError: unreadable image.
     """
     register_image_plugins()
-    with Image.open(path) as im:
+    with open_image(path) as im:
         return decode_opened(im, max_side)
 
 

@@ -42,7 +42,7 @@ def test_service_boosts_the_stated_place_and_time_softly(sample_store, tiny_mode
     assert resp.parsed.cities == ("Arezzo",) and resp.parsed.visual == "old town street"
     assert resp.total_filtered == 93  # soft: nothing filtered out
     top9 = {h.image_id for h in resp.hits[:9]}
-    assert top9 == {f"jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42)}
+    assert top9 == {f"photos/jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42)}
     plain = svc.search(SearchRequest("old town street in Arezzo on a Wednesday afternoon in October 2008",
                                      limit=93, understand=False))
     assert plain.parsed is None and plain.chips == []

@@ -12,7 +12,7 @@ from lifeseeker.cli import cli
 
 from .conftest import SAMPLES
 
-ARZ = sorted(f"jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42))
+ARZ = sorted(f"photos/jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42))
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,11 @@
 moment; the store must then open cleanly holding only complete documents, and a re-run must end with exactly the
 documents of an uninterrupted ingest (same ids, same values, no duplicates).
 
+Two collections (``left``, ``right``) with the same relative paths (``day0/img0000.jpg`` ...) and other pixels go
+into one store: a trial kills the ingest of one of them (the other ingested whole before or after), so the exact
+set is checked across collections whose relative paths overlap (ids are ``collection/path``; before issue 16 the
+second collection was "skipped (already indexed)").
+
 Each run is a separate process forked from a warm fork server (``tests/crash_forkserver.py``: the imports are
 paid once, nothing model-related runs before the fork), killed with SIGKILL by pid.
 ``LIFESEEKER_KILL_TRIALS`` sets the number of trials (default 3, what CI runs; the issue's full run is 10:
@@ -34,16 +39,17 @@ from .conftest import REPO
 
 TRIALS = int(os.environ.get("LIFESEEKER_KILL_TRIALS", "3"))
 SEED = int(os.environ.get("LIFESEEKER_KILL_SEED", "20240610"))
-N_IMAGES = 96
+N_IMAGES = 48  # per collection
+COLLECTIONS = ("left", "right")
 BATCH = 4
 RUN_LIMIT_S = 600  # a run that takes longer than this has hung: the test fails instead of waiting forever
 COMPARED = ("collection", "path", "local_time", "date", "hour", "part_of_day", "location", "country", "tags",
             "capmeta", "models")
 
 
-def make_corpus(root: Path, n: int = N_IMAGES) -> None:
-    """``n`` small JPEGs with distinct pixels and capture times, in 4 sub-folders."""
-    rng = np.random.default_rng(7)
+def make_corpus(root: Path, n: int = N_IMAGES, seed: int = 7) -> None:
+    """``n`` small JPEGs with distinct pixels (per ``seed``) and capture times, in 4 sub-folders."""
+    rng = np.random.default_rng(seed)
     t0 = datetime(2021, 5, 1, 7, 0, 0)
     for i in range(n):
         folder = root / f"day{i % 4}"
@@ -56,9 +62,10 @@ def make_corpus(root: Path, n: int = N_IMAGES) -> None:
         im.save(folder / f"img{i:04d}.jpg", "JPEG", quality=90, exif=exif)
 
 
-def ingest_args(corpus: Path) -> list[str]:
-    return ["ingest", "folder", str(corpus), "--collection", "crash", "--batch-size", str(BATCH), "--workers", "2",
-            "--no-ocr", "--no-caption", "--no-progress"]
+def ingest_args(corpus: Path, collection: str) -> list[str]:
+    """Ingest ``corpus/<collection>`` as ``collection``."""
+    return ["ingest", "folder", str(corpus / collection), "--collection", collection, "--batch-size", str(BATCH),
+            "--workers", "2", "--no-ocr", "--no-caption", "--no-progress"]
 
 
 def env_for(store_dir: Path, tiny_clip_dir: Path, cache: Path) -> dict[str, str]:
@@ -147,19 +154,24 @@ def reference(tmp_path_factory, tiny_clip_dir, server):
     seconds for the whole run, work folder)."""
     base = tmp_path_factory.mktemp("crash")
     corpus = base / "corpus"
-    make_corpus(corpus)
+    for seed, name in enumerate(COLLECTIONS, 7):
+        make_corpus(corpus / name, seed=seed)  # same relative paths, other pixels
     # a first, untimed run warms the file cache and model loading so the timed one is what a trial will see
-    run_to_end(server, ingest_args(corpus), env_for(base / "warm-store", tiny_clip_dir, base / "cache"),
+    run_to_end(server, ingest_args(corpus, "left"), env_for(base / "warm-store", tiny_clip_dir, base / "cache"),
                base / "warm.log")
     store_dir = base / "ref-store"
+    run_to_end(server, ingest_args(corpus, "left"), env_for(store_dir, tiny_clip_dir, base / "cache"),
+               base / "ref-left.log")
     t0 = time.monotonic()
-    pid = server.start(ingest_args(corpus), env_for(store_dir, tiny_clip_dir, base / "cache"), base / "ref.log")
+    pid = server.start(ingest_args(corpus, "right"), env_for(store_dir, tiny_clip_dir, base / "cache"),
+                       base / "ref.log")
     first_write = None
     done: dict = {}
     waiter = threading.Thread(target=lambda: done.setdefault("status", server.wait(pid)), daemon=True)
     waiter.start()
+    files_before = len(list(store_dir.glob("*.lance/data/*")))
     while waiter.is_alive():
-        if first_write is None and any(store_dir.glob("*.lance/data/*")):  # the first batch's data file
+        if first_write is None and len(list(store_dir.glob("*.lance/data/*"))) > files_before:  # a batch written
             first_write = time.monotonic() - t0
         if time.monotonic() - t0 > RUN_LIMIT_S:
             os.kill(pid, signal.SIGKILL)
@@ -168,9 +180,11 @@ def reference(tmp_path_factory, tiny_clip_dir, server):
     total = time.monotonic() - t0
     out = (base / "ref.log").read_text(errors="replace")
     assert done["status"] == 0, out[-3000:]
-    assert f"indexed {N_IMAGES}" in out, out[-3000:]
+    assert f"indexed {N_IMAGES}, skipped (already indexed) 0" in out, out[-3000:]
     docs = snapshot(store_dir)
-    assert len(docs) == N_IMAGES
+    assert len(docs) == 2 * N_IMAGES
+    assert {d["path"] for d in docs.values() if d["collection"] == "left"} == \
+        {d["path"] for d in docs.values() if d["collection"] == "right"}  # the relative paths overlap entirely
     return corpus, docs, first_write or 0.0, total, base
 
 
@@ -182,11 +196,15 @@ def test_sigkill_at_random_points_then_rerun_gives_the_exact_document_set(refere
     for trial in range(TRIALS):
         store_dir = base / f"trial-{trial}"
         env = env_for(store_dir, tiny_clip_dir, base / f"cache-{trial}")
+        victim = COLLECTIONS[trial % 2]  # even trials kill "left" (first), odd ones "right" (after left is whole)
+        if victim == "right":
+            run_to_end(server, ingest_args(corpus, "left"), env, base / f"trial-{trial}-left.log")
+        files_before = len(list(store_dir.glob("*.lance/data/*")))
         # the kill point: after a random number of committed batch writes (data files) plus a random instant,
         # so it lands anywhere from the first write to the final compaction
-        target_files = rng.randint(1, N_IMAGES // BATCH)
+        target_files = files_before + rng.randint(1, N_IMAGES // BATCH)
         jitter = rng.uniform(0, 0.5)
-        pid = server.start(ingest_args(corpus), env, base / f"trial-{trial}.log")
+        pid = server.start(ingest_args(corpus, victim), env, base / f"trial-{trial}.log")
         ended: dict = {}
         waiter = threading.Thread(target=lambda: ended.setdefault("status", server.wait(pid)), daemon=True)
         waiter.start()
@@ -214,17 +232,21 @@ def test_sigkill_at_random_points_then_rerun_gives_the_exact_document_set(refere
         torn = [i for i, d in after_kill.items() if not same_document(d, ref_docs[i])]
         assert not torn, f"trial {trial}: documents differ from the reference after the kill: {torn[:5]}"
 
-        out = run_to_end(server, ingest_args(corpus), env, base / f"trial-{trial}-rerun.log")
-        assert f"skipped (already indexed) {len(after_kill)}" in out, out[-3000:]
+        out = run_to_end(server, ingest_args(corpus, victim), env, base / f"trial-{trial}-rerun.log")
+        kept = sum(d["collection"] == victim for d in after_kill.values())
+        assert f"skipped (already indexed) {kept}" in out, out[-3000:]
+        if victim == "left":
+            run_to_end(server, ingest_args(corpus, "right"), env, base / f"trial-{trial}-right.log")
         final = snapshot(store_dir)
         assert sorted(final) == sorted(ref_docs), f"trial {trial}: not the exact document set"
         differ = [i for i in final if not same_document(final[i], ref_docs[i])]
         assert not differ, f"trial {trial}: documents differ after the re-run: {differ[:5]}"
-        results.append((trial, round(delay, 2), killed, len(after_kill), target_files))
+        results.append((trial, victim, round(delay, 2), killed, kept, target_files - files_before))
     with capsys.disabled():
         print(f"\nkill trials (reference run {total:.1f} s, table on disk after {first_write:.1f} s):")
-        for trial, delay, killed, kept, files in results:
-            state = (f"SIGKILL at {delay:5.2f} s (after >= {files:2d} data files + jitter)" if killed
-                     else f"finished before the kill point ({files} data files)")
-            print(f"  trial {trial}: {state}, {kept:3d}/{N_IMAGES} documents survived, re-run: exact set, store ok")
+        for trial, victim, delay, killed, kept, files in results:
+            state = (f"SIGKILL of {victim:5s} at {delay:5.2f} s (after >= {files:2d} data files + jitter)" if killed
+                     else f"{victim} finished before the kill point ({files} data files)")
+            print(f"  trial {trial}: {state}, {kept:3d}/{N_IMAGES} of its documents survived, re-run: exact set of "
+                  f"{2 * N_IMAGES} across both collections, store ok")
     assert len(results) == TRIALS

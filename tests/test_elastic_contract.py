@@ -353,3 +353,50 @@ def test_doc_to_source_round_trips_the_mapped_fields():
     src = doc_to_source(_doc("a"))
     assert set(src) <= set(SCHEMA.properties)
     json.dumps(src)  # plain JSON: no numpy or datetime objects left
+
+
+def test_delete_sends_bulk_delete_actions_and_counts_the_deleted(cluster):
+    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-bulk (delete action, per-item result)
+    existing_index(cluster)
+    cluster.on("PUT", "/_bulk", (200, {"took": 1, "errors": True, "items": [
+        {"delete": {"_index": "lifeseeker-v1", "_id": "c/a.jpg", "result": "deleted", "status": 200}},
+        {"delete": {"_index": "lifeseeker-v1", "_id": "c/o'b.jpg", "result": "deleted", "status": 200}},
+        {"delete": {"_index": "lifeseeker-v1", "_id": "gone", "result": "not_found", "status": 404}}]}))
+    cluster.on("POST", "/lifeseeker/_refresh", (200, {"_shards": {"total": 1, "successful": 1, "failed": 0}}))
+    store = make(cluster)
+    assert store.delete(["c/a.jpg", "c/o'b.jpg", "gone", "c/a.jpg"]) == 2
+    (bulk,) = cluster.sent("PUT", "/_bulk")
+    assert bulk.body == [{"delete": {"_index": "lifeseeker", "_id": i}} for i in ("c/a.jpg", "c/o'b.jpg", "gone")]
+
+
+def test_inventory_scrolls_the_collection_with_its_fields_only(cluster):
+    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-search (scroll), helpers.scan
+    existing_index(cluster)
+    hit = {"_index": "lifeseeker-v1", "_id": "c/x.jpg", "_source": {"collection": "c", "path": "x.jpg",
+                                                                    "content_hash": "ab" * 32, "copies": ["y.jpg"]}}
+    cluster.on("POST", "/lifeseeker/_search", (200, {"_scroll_id": "s1", "hits": {"total": {"value": 1}, "hits": [hit]},
+                                                     "_shards": {"total": 1, "successful": 1, "skipped": 0,
+                                                                 "failed": 0}}))
+    cluster.on("POST", "/_search/scroll", (200, {"_scroll_id": "s1", "hits": {"hits": []},
+                                                 "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}))
+    cluster.on("DELETE", "/_search/scroll", (200, {"succeeded": True, "num_freed": 1}))
+    inv = make(cluster).inventory("c")
+    assert inv == {"c/x.jpg": {"image_id": "c/x.jpg", "collection": "c", "path": "x.jpg", "copies": ["y.jpg"],
+                               "content_hash": "ab" * 32, "input_digest": None, "models": None}}
+    (search,) = cluster.sent("POST", "/lifeseeker/_search")
+    assert search.body["query"] == {"term": {"collection": "c"}}
+    assert set(search.body["_source"]) == {"image_id", "collection", "path", "copies", "content_hash",
+                                           "input_digest", "models"}
+
+
+def test_get_finds_an_nfd_id_in_its_nfc_form(cluster):
+    import unicodedata
+
+    existing_index(cluster)
+    nfc, nfd = (unicodedata.normalize(f, "c/Café.jpg") for f in ("NFC", "NFD"))
+    cluster.on("POST", "/lifeseeker/_mget", (200, {"docs": [{"_id": nfd, "found": False}]}),
+               (200, {"docs": [{"_id": nfc, "found": True, "_source": {"collection": "c", "path": "Café.jpg"}}]}))
+    docs = make(cluster).get([nfd])
+    assert [d["image_id"] for d in docs] == [nfc]
+    first, second = cluster.sent("POST", "/lifeseeker/_mget")
+    assert (first.body["ids"], second.body["ids"]) == ([nfd], [nfc])

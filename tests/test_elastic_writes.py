@@ -96,10 +96,14 @@ def test_other_create_errors_still_raise(cluster):
 
 
 def test_existing_index_with_other_widths_is_refused(cluster):
-    existing_index(cluster)
+    # https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-mapping (adding fields)
+    existing_index(cluster).on("PUT", "/lifeseeker/_mapping", (200, {"acknowledged": True}))
     store = make(cluster)
-    store.ensure_schema({"clip_vec": 512, "capmeta_vec": 384})
-    assert not cluster.sent("PUT", "/.*")
+    store.ensure_schema({"clip_vec": 512, "capmeta_vec": 384})  # same widths: accepted, no index created
+    assert not cluster.sent("PUT", "/lifeseeker-v.*")
+    # the fields the mapping gained since the recorded index (issue 16: content_hash, copies, ...) are added
+    (put,) = cluster.sent("PUT", "/lifeseeker/_mapping")
+    assert {"content_hash", "copies", "time_source", "locality_km", "file_name"} <= set(put.body["properties"])
     with pytest.raises(StoreError, match="clip_vec of width 512.*give 768"):
         store.ensure_schema({"clip_vec": 768, "capmeta_vec": 384})
 

@@ -76,7 +76,7 @@ def test_itm_scores_images_and_skips_missing_files(blip_dir, sample_store):
     store, _ = sample_store
     itm = load_itm(str(blip_dir))
     assert isinstance(itm, ItmReranker)
-    docs = store.get(["jpg/gps/DSCN0010.jpg", "jpg/gps/DSCN0012.jpg", "heic/IMG_5195.HEIC"])
+    docs = store.get(["photos/jpg/gps/DSCN0010.jpg", "photos/jpg/gps/DSCN0012.jpg", "photos/heic/IMG_5195.HEIC"])
     docs.append({"image_id": "gone", "collection": "photos", "path": "no/such/file.jpg"})
     docs.append({"image_id": "escape", "collection": "photos", "path": "../../etc/passwd"})
     p = itm.score("a walk in the old town", docs, image_loader(store))
@@ -90,7 +90,7 @@ def test_cross_encoder_scores_capmeta_and_combined_takes_the_mean(blip_dir, cros
     store, _ = sample_store
     ce = load_cross_encoder(str(cross_dir))
     assert isinstance(ce, CrossEncoderReranker)
-    docs = store.get(["jpg/gps/DSCN0010.jpg", "jpg/gps/DSCN0012.jpg"]) + [{"image_id": "blank", "capmeta": ""}]
+    docs = store.get(["photos/jpg/gps/DSCN0010.jpg", "photos/jpg/gps/DSCN0012.jpg"]) + [{"image_id": "blank", "capmeta": ""}]
     p = ce.score("walk in arezzo", docs)
     assert ((p[:2] > 0) & (p[:2] < 1)).all() and np.isnan(p[2])
     both = CombinedReranker([load_itm(str(blip_dir)), ce])

@@ -20,7 +20,7 @@ from lifeseeker.webui import create_app
 from .conftest import SAMPLES
 from .webapp import one_photo_app
 
-AREZZO = [f"jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42)]
+AREZZO = [f"photos/jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42)]
 
 
 @pytest.fixture(scope="module")
@@ -44,7 +44,7 @@ def test_api_events_partition_the_hits_with_span_place_and_top3(client):
     assert sorted(in_events) == sorted(hit_ids) and len(in_events) == 93
     scores = [e["score"] for e in body["events"]]
     assert scores == sorted(scores, reverse=True)
-    arezzo = next(e for e in body["events"] if e["event_id"] == "jpg/gps/DSCN0010.jpg")
+    arezzo = next(e for e in body["events"] if e["event_id"] == "photos/jpg/gps/DSCN0010.jpg")
     assert arezzo["hit_ids"] == AREZZO  # the walk, in time order: one event (gaps under 15 min, one place)
     assert (arezzo["start"], arezzo["end"], arezzo["place"]) == ("2008-10-22T16:28:39", "2008-10-22T17:00:07",
                                                                  "Arezzo")
@@ -76,21 +76,21 @@ def test_gap_and_duplicate_threshold_are_request_parameters(client):
 
 
 def test_temporal_context_api(client):
-    r = client.get("/api/context/jpg/gps/DSCN0021.jpg", query_string={"minutes": 60})
+    r = client.get("/api/context/photos/jpg/gps/DSCN0021.jpg", query_string={"minutes": 60})
     body = r.get_json()
     assert r.status_code == 200
     assert [d["image_id"] for d in body["images"]] == AREZZO  # nothing else in the collection within the hour
-    assert body["index"] == 2 and body["images"][2]["thumb_url"] == "/thumb/jpg/gps/DSCN0021.jpg"
+    assert body["index"] == 2 and body["images"][2]["thumb_url"] == "/thumb/photos/jpg/gps/DSCN0021.jpg"
     times = [d["local_time"] for d in body["images"]]
     assert times == sorted(times)
-    narrow = client.get("/api/context/jpg/gps/DSCN0021.jpg", query_string={"minutes": 5}).get_json()
+    narrow = client.get("/api/context/photos/jpg/gps/DSCN0021.jpg", query_string={"minutes": 5}).get_json()
     t = datetime.fromisoformat(narrow["images"][narrow["index"]]["local_time"])
     assert all(abs((datetime.fromisoformat(d["local_time"]) - t).total_seconds()) <= 300 for d in narrow["images"])
     assert len(narrow["images"]) < 9
     assert client.get("/api/context/no/such.jpg").status_code == 404
-    bad = client.get("/api/context/jpg/gps/DSCN0021.jpg", query_string={"minutes": "0"})
+    bad = client.get("/api/context/photos/jpg/gps/DSCN0021.jpg", query_string={"minutes": "0"})
     assert bad.status_code == 400 and "minutes" in bad.get_json()["error"]
-    undated = client.get("/api/context/tiff/Arbitro.tiff")
+    undated = client.get("/api/context/photos/tiff/Arbitro.tiff")
     assert undated.status_code == 400 and "no time" in undated.get_json()["error"]
 
 
@@ -142,9 +142,9 @@ def test_relevance_feedback_moves_marked_images_up_and_suggests(client):
 
 
 def test_more_like_this_ranks_the_image_itself_first(client):
-    body = client.get("/api/search", query_string={"like": "jpg/gps/DSCN0027.jpg", "q": "ignored"}).get_json()
+    body = client.get("/api/search", query_string={"like": "photos/jpg/gps/DSCN0027.jpg", "q": "ignored"}).get_json()
     top = body["hits"][0]
-    assert top["image_id"] == "jpg/gps/DSCN0027.jpg"
+    assert top["image_id"] == "photos/jpg/gps/DSCN0027.jpg"
     assert top["iat"] == pytest.approx(1.0, abs=1e-5) and top["tat"] == pytest.approx(1.0, abs=1e-5)
     assert client.get("/api/search", query_string={"like": "nope.jpg"}).status_code == 404
 
@@ -157,7 +157,7 @@ def test_query_by_uploaded_image(client, app):
     assert r.status_code == 200, body
     hits = body["hits"]
     assert all(h["tat"] == 0 and h["score"] == pytest.approx(0.7 * h["iat"], abs=2e-6) for h in hits)
-    same = next(h for h in hits if h["image_id"] == "jpg/gps/DSCN0040.jpg")
+    same = next(h for h in hits if h["image_id"] == "photos/jpg/gps/DSCN0040.jpg")
     assert same["iat"] > 0.99 and same["iat"] == max(h["iat"] for h in hits)
     filtered = client.post("/api/search/image", query_string={"country": "Finland"},
                            data={"image": (io.BytesIO(data), "q.jpg")}, content_type="multipart/form-data")
@@ -191,21 +191,21 @@ def test_query_by_image_without_clip_says_so(sample_store, minilm, tmp_path):
 
 
 def test_page_shows_events_as_rows_with_map_timeline_feedback_and_progress(client):
-    r = client.get("/", query_string={"q": "walk in Arezzo", "relevant": "jpg/gps/DSCN0010.jpg"})
+    r = client.get("/", query_string={"q": "walk in Arezzo", "relevant": "photos/jpg/gps/DSCN0010.jpg"})
     html = r.get_data(as_text=True)
     assert r.status_code == 200
     body = client.get("/api/search", query_string={"q": "walk in Arezzo",
-                                                   "relevant": "jpg/gps/DSCN0010.jpg"}).get_json()
+                                                   "relevant": "photos/jpg/gps/DSCN0010.jpg"}).get_json()
     assert html.count('<li class="event"') == len(body["events"])
     assert html.count('class="card"') == len(body["hits"])  # every hit once: top frames, others behind "more"
     assert "Wed 2008-10-22 16:28–17:00 (31 min)" in html and '<span class="place">Arezzo</span>' in html
     assert 'id="busy" class="progress" role="status"' in html and 'id="map"' in html
     assert html.count('class="day"') == len(body["timeline"])
-    assert '<input type="hidden" name="relevant" value="jpg/gps/DSCN0010.jpg">' in html
+    assert '<input type="hidden" name="relevant" value="photos/jpg/gps/DSCN0010.jpg">' in html
     assert 'data-mark="relevant"' in html and "with relevance feedback" in html
     assert "Was it in Arezzo?" in html  # suggestions, one click each
     assert re.search(r'href="\?[^"]*city=Arezzo', html)
-    assert 'href="?like=jpg%2Fgps%2FDSCN0010.jpg"' in html
+    assert 'href="?like=photos%2Fjpg%2Fgps%2FDSCN0010.jpg"' in html
     assert "/static/vendor/leaflet/leaflet.js" in html and "/static/vendor/leaflet/leaflet.css" in html
     assert client.get("/static/vendor/leaflet/leaflet.js").status_code == 200
     seq = client.get("/", query_string={"q": "a walk then a street within 20 min", "city": "Arezzo", "gap": "1"})

@@ -21,7 +21,7 @@ from lifeseeker.ingest.sources.folder import scan_folder
 
 from .conftest import SAMPLES
 
-ARZ = [f"jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42)]
+ARZ = [f"photos/jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42)]
 
 
 def _exifread_sets(paths):
@@ -56,7 +56,7 @@ def test_every_sample_photo_is_indexed(sample_store):
 def test_jpeg_time_and_gps_counts_equal_what_the_exif_holds(sample_store):
     store, _ = sample_store
     jpgs = sorted(p for p in (SAMPLES / "jpg").rglob("*") if p.suffix.lower() in (".jpg", ".jpeg"))
-    docs = store.get([p.relative_to(SAMPLES).as_posix() for p in jpgs])
+    docs = store.get([f"photos/{p.relative_to(SAMPLES).as_posix()}" for p in jpgs])
     assert len(docs) == len(jpgs)
     got_time = {SAMPLES / d["path"] for d in docs if d["local_time"] is not None}
     got_gps = {SAMPLES / d["path"] for d in docs if d["location"] is not None}
@@ -71,12 +71,12 @@ def test_jpeg_time_and_gps_counts_equal_what_the_exif_holds(sample_store):
 
 def test_heic_and_tiff_are_indexed_with_their_exif(sample_store):
     store, _ = sample_store
-    heic = store.get(["heic/IMG_5195.HEIC"])[0]
+    heic = store.get(["photos/heic/IMG_5195.HEIC"])[0]
     assert heic["local_time"] == datetime(2021, 4, 11, 15, 47, 53)
     assert heic["utc_offset"] == "-05:00"
     assert heic["utc_time"].replace(tzinfo=None) == datetime(2021, 4, 11, 20, 47, 53)
     assert heic["country"] == "United States" and heic["region"] == "Missouri"
-    tiff = store.get(["tiff/Crémieux11.tiff"])[0]
+    tiff = store.get(["photos/tiff/Crémieux11.tiff"])[0]
     assert tiff["local_time"] == datetime(2012, 1, 9, 22, 52, 11) and tiff["part_of_day"] == "night"
 
 
@@ -85,17 +85,17 @@ def test_photos_with_broken_exif_keep_what_could_be_read(sample_store):
     # ianare/exif-samples files named after the exceptions they once caused in EXIF readers
     for name in ("jpg/tests/42_IndexError.jpg", "jpg/tests/87_OSError.jpg", "jpg/tests/30-type_error.jpg",
                  "jpg/tests/45-gps_ifd.jpg", "jpg/tests/67-0_length_string.jpg", "jpg/PaintTool_sample.jpg"):
-        assert store.get([name]), name
-    florence = store.get(["jpg/tests/87_OSError.jpg"])[0]
+        assert store.get([f"photos/{name}"]), name
+    florence = store.get(["photos/jpg/tests/87_OSError.jpg"])[0]
     assert florence["city"] == "Florence" and florence["country"] == "Italy"
-    no_exif = store.get(["jpg/PaintTool_sample.jpg"])[0]  # EXIF present, but no time and no GPS
+    no_exif = store.get(["photos/jpg/PaintTool_sample.jpg"])[0]  # EXIF present, but no time and no GPS
     assert no_exif["local_time"] is None and no_exif["location"] is None
     assert str(SAMPLES / "jpg/PaintTool_sample.jpg") in report.no_time
 
 
 def test_derived_time_fields_of_the_arezzo_walk(sample_store):
     store, _ = sample_store
-    d = store.get(["jpg/gps/DSCN0010.jpg"])[0]
+    d = store.get(["photos/jpg/gps/DSCN0010.jpg"])[0]
     assert d["local_time"] == datetime(2008, 10, 22, 16, 28, 39)
     assert (d["date"], d["year"], d["month"], d["weekday"], d["hour"], d["minute_of_day"], d["part_of_day"]) == (
         "2008-10-22", 2008, 10, "Wed", 16, 16 * 60 + 28, "afternoon")
@@ -121,7 +121,7 @@ def test_country_italy_never_returns_a_madrid_photo(sample_store, tiny_models):
                                                                   limit=100))
     assert resp.hits and all(h.doc["country"] == "Italy" for h in resp.hits)
     assert not any("hdr/iphone" in h.image_id for h in resp.hits)
-    madrid = store.get(["jpg/hdr/iphone_hdr_YES.jpg"])[0]
+    madrid = store.get(["photos/jpg/hdr/iphone_hdr_YES.jpg"])[0]
     assert madrid["city"] == "Madrid" and madrid["country"] == "Spain"
 
 
@@ -207,7 +207,7 @@ def test_broken_files_are_reported_and_the_rest_indexed(tmp_path, tiny_models, g
     failed = {Path(p).name: reason for p, reason in report.failed}
     assert set(failed) == {"empty.jpg", "truncated.jpg"}
     assert all(reason for reason in failed.values())
-    assert report.indexed == 1 and store.get(["good.jpg"])[0]["city"] == "Arezzo"
+    assert report.indexed == 1 and store.get(["mixed/good.jpg"])[0]["city"] == "Arezzo"
 
 
 def test_real_ocr_text_is_indexed_and_searchable(tmp_path, tiny_models, gazetteer):
@@ -222,7 +222,7 @@ def test_real_ocr_text_is_indexed_and_searchable(tmp_path, tiny_models, gazettee
     models = Models(text=tiny_models.text, clip=tiny_models.clip, ocr=load_ocr(), clip_dims=tiny_models.clip_dims)
     store = open_store(f"lance://{tmp_path / 'store'}")
     Ingestor(store, models, gazetteer, progress=False).run(scan_folder(folder))
-    doc = store.get(["sign.png"])[0]
+    doc = store.get(["signs/sign.png"])[0]
     assert "HEINZ" in doc["ocr_text"] and "BEANS" in doc["ocr_text"]
     assert "Text: HEINZ BEANS" in doc["capmeta"]
     assert store.count([F.TextMatch("heinz", ("ocr_text",))]) == 1
@@ -245,5 +245,5 @@ def test_text_only_store_searches_by_capmeta(tmp_path, minilm, gazetteer):
     assert resp.hits[0].doc["city"] == "Helsinki"
     assert all(h.iat == 0.0 for h in resp.hits)
     top = store.search(VectorQuery(None, minilm.encode_texts(["Arezzo, Italy"])[0]), limit=1)[0]
-    assert top.image_id == "arezzo.jpg"
+    assert top.image_id == "p/arezzo.jpg"
     assert np.isclose(top.score, 0.3 * top.tat)

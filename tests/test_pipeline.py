@@ -133,7 +133,7 @@ def test_changing_a_model_recomputes_exactly_its_fields(tmp_path, tiny_models, g
     from lifeseeker.models.clip import load_clip
 
     photos = _photos(tmp_path / "p", 4)
-    ids = sorted(p.name for p in photos.iterdir())
+    ids = sorted(f"{photos.name}/{p.name}" for p in photos.iterdir())
     store = open_store(f"lance://{tmp_path / 'store'}")
 
     def run(models):
@@ -197,7 +197,7 @@ def test_changing_a_model_recomputes_exactly_its_fields(tmp_path, tiny_models, g
 def test_ocr_change_without_captions_re_encodes_capmeta(tmp_path, tiny_models, gazetteer):
     photos = _photos(tmp_path / "p", 3)
     store = open_store(f"lance://{tmp_path / 'store'}")
-    ids = sorted(p.name for p in photos.iterdir())
+    ids = sorted(f"{photos.name}/{p.name}" for p in photos.iterdir())
     Ingestor(store, _models(tiny_models, ocr=SizeOcr("ocr-a")), gazetteer, progress=False).run(scan_folder(photos))
     m = _models(tiny_models, ocr=SizeOcr("ocr-b"))
     Ingestor(store, m, gazetteer, progress=False).run(scan_folder(photos))
@@ -210,7 +210,7 @@ def test_a_model_turned_off_keeps_what_it_computed(tmp_path, tiny_models, gazett
     photos = _photos(tmp_path / "p", 3)
     store = open_store(f"lance://{tmp_path / 'store'}")
     Ingestor(store, _models(tiny_models, captioner=captioner), gazetteer, progress=False).run(scan_folder(photos))
-    before = {d["image_id"]: d["caption"] for d in store.get([p.name for p in photos.iterdir()])}
+    before = {d["image_id"]: d["caption"] for d in store.get([f"{photos.name}/{p.name}" for p in photos.iterdir()])}
     off = _models(tiny_models)  # --no-caption
     r = Ingestor(store, off, gazetteer, progress=False).run(scan_folder(photos))
     assert (r.skipped, _counts(off)["tat"]) == (3, 0)
@@ -228,7 +228,7 @@ def test_shards_partition_the_collection(tmp_path, tiny_models, gazetteer):
         parse_shard("3/3")
     whole = open_store(f"lance://{tmp_path / 'all'}")
     Ingestor(whole, tiny_models, gazetteer, batch_size=8, progress=False).run(scan_folder(photos))
-    all_ids = {d["image_id"] for d in whole.get([p.name for p in photos.iterdir()])}
+    all_ids = {d["image_id"] for d in whole.get([f"{photos.name}/{p.name}" for p in photos.iterdir()])}
     parts = []
     for i in range(3):
         store = open_store(f"lance://{tmp_path / f'shard{i}'}")
@@ -301,7 +301,7 @@ def test_sigkill_mid_run_then_rerun_loses_and_repeats_nothing(tmp_path, tiny_mod
     report = Ingestor(store, models, gazetteer, batch_size=3, progress=False).run(scan_folder(photos))
     assert (report.skipped, report.indexed) == (done, 24 - done)
     assert _counts(models) == {"clip": 24 - done, "caption": 0, "ocr": 0, "tat": 24 - done}
-    names = sorted(p.name for p in photos.iterdir())
+    names = sorted(f"{photos.name}/{p.name}" for p in photos.iterdir())
     assert store.count() == 24 and sorted(d["image_id"] for d in store.get(names)) == names
     assert len(set(store.snapshot().ids)) == len(store.snapshot().ids) == 24  # no duplicate rows
 

@@ -45,7 +45,7 @@ def test_api_search_weights_and_arezzo_filters(client):
     body = r.get_json()
     assert body["weights"] == [1.0, 0.0]
     assert sorted(h["image_id"] for h in body["hits"]) == [
-        f"jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42)]
+        f"photos/jpg/gps/DSCN00{n}.jpg" for n in (10, 12, 21, 25, 27, 29, 38, 40, 42)]
     assert all(h["score"] == pytest.approx(h["iat"], abs=2e-6) for h in body["hits"])
 
 
@@ -68,7 +68,7 @@ def test_injection_value_matches_nothing_and_breaks_nothing(client):
 
 
 def test_images_are_served_only_by_id_from_inside_the_root(client):
-    ok = client.get("/image/jpg/gps/DSCN0010.jpg")
+    ok = client.get("/image/photos/jpg/gps/DSCN0010.jpg")
     assert ok.status_code == 200 and ok.data == (SAMPLES / "jpg/gps/DSCN0010.jpg").read_bytes()
     for bad in ["/image/../../etc/passwd", "/image/..%2F..%2Fetc%2Fpasswd", "/image/%2Fetc%2Fpasswd",
                 "/image/jpg/../../../../etc/passwd", "/image/no-such-id.jpg", "/thumb/../../etc/passwd",
@@ -93,14 +93,14 @@ def test_a_stored_path_escaping_its_root_is_refused(tmp_path, tiny_models):
 
 
 def test_thumbnails_are_made_once_and_cached(client, sample_store):
-    r1 = client.get("/thumb/heic/IMG_5195.HEIC")
+    r1 = client.get("/thumb/photos/heic/IMG_5195.HEIC")
     assert r1.status_code == 200 and r1.mimetype == "image/jpeg" and r1.data[:2] == b"\xff\xd8"
     app = client.application
     thumbs = list(app.extensions["lifeseeker"].thumbs_dir.rglob("*.jpg"))
-    r2 = client.get("/thumb/heic/IMG_5195.HEIC")
+    r2 = client.get("/thumb/photos/heic/IMG_5195.HEIC")
     assert r2.data == r1.data
     assert list(app.extensions["lifeseeker"].thumbs_dir.rglob("*.jpg")) == thumbs
-    heic_full = client.get("/image/heic/IMG_5195.HEIC")  # browsers cannot show HEIC: a JPEG rendition
+    heic_full = client.get("/image/photos/heic/IMG_5195.HEIC")  # browsers cannot show HEIC: a JPEG rendition
     assert heic_full.status_code == 200 and heic_full.mimetype == "image/jpeg"
 
 
@@ -125,7 +125,7 @@ def test_search_page_renders_results_and_detail(client):
     assert r.status_code == 200
     assert html.count('class="card"') == 9
     assert "IaT" in html and "TaT" in html and "Arezzo, Tuscany, Italy" in html
-    assert 'src="/thumb/jpg/gps/DSCN00' in html
+    assert 'src="/thumb/photos/jpg/gps/DSCN00' in html
 
 
 def test_page_shows_bad_filter_as_message(client):

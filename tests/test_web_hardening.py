@@ -68,6 +68,8 @@ def world(tmp_path_factory, tiny_models, gazetteer):
         {"image_id": "abs", "collection": "c", "path": str(secret_jpg), "capmeta_vec": vec},
         {"image_id": "via-linkdir", "collection": "c", "path": "linkdir/secret.jpg", "capmeta_vec": vec},
         {"image_id": "passwd", "collection": "c", "path": "../outside/passwd", "capmeta_vec": vec},
+        # the link is a byte-identical copy of a.jpg, which ingest folds into c/a.jpg's document (its ``copies``)
+        {"image_id": "inside-link", "collection": "c", "path": "inside-link.jpg", "capmeta_vec": vec},
         {"image_id": "xss", "collection": "c", "path": "a.jpg", "ocr_text": XSS, "caption": XSS, "capmeta": XSS,
          "tags": [XSS], "city": XSS, "country": XSS, "local_time": datetime(2020, 1, 1, 8), "capmeta_vec": vec},
     ])
@@ -102,7 +104,7 @@ TRAVERSALS = [
 def test_no_spelling_of_a_path_serves_a_file_outside_the_root(client, prefix, target):
     r = client.get(prefix + target, follow_redirects=True)
     if prefix == "/api/image/" and r.status_code == 200:  # a stored id: its metadata, never the file's bytes
-        assert r.get_json()["image_id"] in ("out.jpg", "../outside/secret.jpg", "abs", "via-linkdir", "passwd")
+        assert r.get_json()["image_id"] in ("c/out.jpg", "../outside/secret.jpg", "abs", "via-linkdir", "passwd")
     else:
         assert r.status_code in (400, 404), (prefix, target, r.status_code)
     assert SECRET not in r.data and b"root:x" not in r.data
@@ -118,22 +120,22 @@ def test_static_route_stays_inside_the_static_folder(client, target):
 
 def test_symlink_out_of_the_root_is_never_served(client, world):
     _, _, store, _ = world
-    assert store.get(["out.jpg"]), "a document for the link (stored by hand, as an older ingest did) exists"
-    for url in ("/image/out.jpg", "/thumb/out.jpg"):
+    assert store.get(["c/out.jpg"]), "a document for the link (stored by hand, as an older ingest did) exists"
+    for url in ("/image/c/out.jpg", "/thumb/c/out.jpg"):
         r = client.get(url)
         assert r.status_code == 404 and SECRET not in r.data
-    assert client.get("/api/image/out.jpg").status_code == 200  # its metadata is fine; its bytes are not served
+    assert client.get("/api/image/c/out.jpg").status_code == 200  # its metadata is fine; its bytes are not served
 
 
 def test_files_inside_the_root_are_served_including_links_inside_it(client, world):
     _, root, _, _ = world
-    r = client.get("/image/a.jpg")
+    r = client.get("/image/c/a.jpg")
     assert r.status_code == 200 and r.data == (root / "a.jpg").read_bytes()
-    r = client.get("/image/inside-link.jpg")
+    r = client.get("/image/inside-link")
     assert r.status_code == 200 and r.data == (root / "a.jpg").read_bytes()
     from urllib.parse import quote
 
-    r = client.get("/image/" + quote(EVIL_NAME))
+    r = client.get("/image/c/" + quote(EVIL_NAME))
     assert r.status_code == 200 and r.data == (root / EVIL_NAME).read_bytes()
 
 
@@ -177,8 +179,8 @@ def test_api_answers_json_with_nosniff_so_markup_in_values_is_inert(client):
 # --- headers -------------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", ["/", "/?q=photo", "/api/search?q=photo", "/api/info", "/image/a.jpg",
-                                 "/thumb/a.jpg", "/image/nope", "/api/nope", "/static/style.css", "/openapi.json",
+@pytest.mark.parametrize("url", ["/", "/?q=photo", "/api/search?q=photo", "/api/info", "/image/c/a.jpg",
+                                 "/thumb/c/a.jpg", "/image/nope", "/api/nope", "/static/style.css", "/openapi.json",
                                  "/?q=x&near=1000,1"])
 def test_security_headers_on_every_response(client, url):
     r = client.get(url)
@@ -205,8 +207,8 @@ def _basic(user: str, password: str) -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
 
 
-GUARDED = ["/", "/?q=photo", "/api/search?q=photo", "/api/info", "/api/image/a.jpg", "/image/a.jpg",
-           "/thumb/a.jpg", "/static/style.css", "/static/app.js", "/openapi.json", "/image/../outside/passwd"]
+GUARDED = ["/", "/?q=photo", "/api/search?q=photo", "/api/info", "/api/image/c/a.jpg", "/image/c/a.jpg",
+           "/thumb/c/a.jpg", "/static/style.css", "/static/app.js", "/openapi.json", "/image/../outside/passwd"]
 
 
 def test_basic_auth_off_by_default(client):
@@ -228,7 +230,7 @@ def test_basic_auth_guards_every_route(world):
             assert c.get(url, headers=bad).status_code == 401, (url, bad)
     good = _basic("ann", "s3cret pass:with colon")
     assert c.get("/api/search?q=photo", headers=good).status_code == 200
-    assert c.get("/image/a.jpg", headers=good).status_code == 200
+    assert c.get("/image/c/a.jpg", headers=good).status_code == 200
     assert c.get("/static/style.css", headers=good).status_code == 200
     assert c.get("/image/../outside/passwd", headers=good, follow_redirects=True).status_code == 404
 

@@ -49,6 +49,13 @@ def ingest_options(func):
                      help="Re-point an existing collection at this folder (its documents' paths are then read "
                           "below the new root). Without it a collection name already bound to another folder is "
                           "an error."),
+        click.option("-v", "--verbose", "verbose_notes", is_flag=True,
+                     help="List every per-file note (GPS treated as absent, bad offsets, ...) with its path; by "
+                          "default they are counted per kind."),
+        click.option("--keep-missing", is_flag=True,
+                     help="Keep the documents of files no longer found (a disk that is not mounted); by default a "
+                          "re-scan removes them and reports their paths. Renamed files keep their documents "
+                          "either way."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -88,7 +95,8 @@ def bound_memory(extra_gib: float) -> int:
 
 
 def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers, shard, caption_model,
-            no_caption, no_ocr, no_progress, move_root=False, max_memory_gib=None, scan_errors=None):
+            no_caption, no_ocr, no_progress, move_root=False, max_memory_gib=None, keep_missing=False,
+            verbose_notes=False, scan_errors=None):
     """Shared body of the ingest commands: open store and models, run the pipeline, print the summary."""
     from ..ingest.enrich.geo import Gazetteer
     from ..ingest.pipeline import Ingestor, parse_shard, pending, shard_of
@@ -105,7 +113,7 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
         check_collection_root(store.collections().get(collection), collection, str(root.resolve()), move_root)
         records = records_fn()
         if records and not pending(store, records, expected_model_names(
-                settings, caption_model, False if no_caption else None), shard_spec):
+                settings, caption_model, False if no_caption else None), shard_spec, keep_missing=keep_missing):
             # every image is stored with the models this run would use: nothing to compute, no model to load
             report = IngestReport(seen=len(records))
             report.skipped = len(records) if shard_spec is None else sum(
@@ -113,7 +121,7 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
             report.out_of_shard = report.seen - report.skipped
             report.failed[:0] = scan_errors or []
             store.set_collection(collection, str(root.resolve()))
-            echo(report.summary())
+            echo(report.summary(verbose=verbose_notes))
             echo(f"store: {store.url} ({store.count()} documents)")
             return report
         models = load_models_for(settings, for_ingest=True, caption_model=caption_model,
@@ -125,11 +133,11 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
         store.set_collection(collection, str(root.resolve()))
         ingestor = Ingestor(store, models, Gazetteer(), batch_size=batch_size, workers=workers,
                             progress=not no_progress, shard=shard_spec)
-        report = ingestor.run(records, total=len(records))
+        report = ingestor.run(records, total=len(records), reconcile=True, keep_missing=keep_missing)
         report.failed[:0] = scan_errors or []
     except LifeseekerError as exc:
         fail(exc)
-    echo(report.summary())
+    echo(report.summary(verbose=verbose_notes))
     echo(f"store: {store.url} ({store.count()} documents)")
     return report
 
@@ -182,6 +190,7 @@ def ingest_lsc(ctx, images, metadata, concepts, gps, collection, **opts):
         return records
 
     report = _ingest(ctx, read, collection, images, **opts)
+    echo(source.clock.line())
     for line in source.problems.lines():
         echo(line)
     if report.failed:

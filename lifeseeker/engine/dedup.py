@@ -4,8 +4,11 @@ yields runs of almost identical frames; the page shows each run once, with a cou
 Rule (pure, deterministic): walk an event's hits in time order; a hit joins the current run when the cosine of its
 ``clip_vec`` with the run's *first* frame (the anchor, so a slow pan cannot drift a run forever) is at least
 ``threshold`` (default ``DUP_COSINE`` = 0.92, a level consecutive same-scene frames of CLIP ViT-B reach while a
-turn of the head or a new object drops below it); otherwise it starts a new run. A hit without a ``clip_vec``
-(text-only store) is never a duplicate. Each run is represented by its best-scoring hit (ties: image_id).
+turn of the head or a new object drops below it); otherwise it starts a new run. When the hit or the anchor has no
+``clip_vec`` (text-only store), their perceptual hashes decide (``doc["phash"]``, 64-bit DCT hash written at ingest
+by ``imagehash.phash``): at most ``DUP_PHASH_BITS`` differing bits is a duplicate (re-encodes and resizes of one
+picture differ in a few bits; unrelated pictures in about 32). A hit with neither is never a duplicate. Each run
+is represented by its best-scoring hit (ties: image_id).
 
 An event's *distinct top* is then the best ``TOP_PER_EVENT`` representatives (seed §3.4's top 3, without showing
 the same view three times).
@@ -22,6 +25,7 @@ from .events import TOP_PER_EVENT, Event
 from .store.base import Hit
 
 DUP_COSINE = 0.92
+DUP_PHASH_BITS = 6
 
 
 @dataclass
@@ -55,6 +59,14 @@ def _unit(v) -> np.ndarray | None:
     return a / n if n > 0 else None
 
 
+def _phash(hit: Hit) -> int | None:
+    raw = (hit.doc or {}).get("phash")
+    try:
+        return int(raw, 16) if raw else None
+    except (TypeError, ValueError):
+        return None
+
+
 def collapse_duplicates(hits: Sequence[Hit], vectors: Mapping[str, object],
                         threshold: float = DUP_COSINE) -> list[DupGroup]:
     """Runs of near-duplicates among ``hits`` (taken in the order given: pass them in time order).
@@ -71,13 +83,20 @@ def collapse_duplicates(hits: Sequence[Hit], vectors: Mapping[str, object],
         raise ValueError(f"dup threshold must be a finite cosine, got {threshold}")
     groups: list[list[Hit]] = []
     anchor: np.ndarray | None = None
+    anchor_hash: int | None = None
     for h in hits:
         v = _unit(vectors.get(h.image_id))
-        if groups and anchor is not None and v is not None and float(anchor @ v) >= threshold:
+        ph = _phash(h)
+        if groups and anchor is not None and v is not None:
+            same = float(anchor @ v) >= threshold
+        else:
+            same = bool(groups) and anchor_hash is not None and ph is not None and \
+                bin(anchor_hash ^ ph).count("1") <= DUP_PHASH_BITS and threshold <= 1
+        if same:
             groups[-1].append(h)
             continue
         groups.append([h])
-        anchor = v
+        anchor, anchor_hash = v, ph
     return [DupGroup(g, min(g, key=lambda h: (-h.score, h.image_id))) for g in groups]
 
 
@@ -90,4 +109,4 @@ def annotate_event(event: Event, vectors: Mapping[str, object], threshold: float
     return event
 
 
-__all__ = ["DUP_COSINE", "DupGroup", "collapse_duplicates", "annotate_event"]
+__all__ = ["DUP_COSINE", "DUP_PHASH_BITS", "DupGroup", "collapse_duplicates", "annotate_event"]

@@ -148,7 +148,7 @@ class TextMatch:
     """Full-text match: every word of ``text`` occurs (as a whole word, case-insensitive) in one of ``fields``."""
 
     text: str
-    fields: tuple[str, ...] = ("ocr_text", "caption", "capmeta")
+    fields: tuple[str, ...] = ("ocr_text", "caption", "capmeta", "file_name")
 
     def __post_init__(self) -> None:
         schema = load_schema()

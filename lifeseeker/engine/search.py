@@ -340,6 +340,25 @@ class SearchService:
             annotate_event(e, vecs, request.dup_threshold)
         return events
 
+    def _unmatched_values(self, filters: Sequence[Filter]) -> list[str]:
+        """One notice per keyword filter that alone matches no document (a misspelt or unknown value), with the
+        closest stored values (difflib over the field's 1000 most frequent values, for the mapping's facet fields),
+        so an empty page says why."""
+        import difflib
+
+        from .filters import Terms
+        from .schema import load_schema
+
+        out = []
+        for f in filters:
+            if isinstance(f, Terms) and self.store.count([f]) == 0:
+                offered = f.field in load_schema().facets  # the stores count only the mapping's facets
+                known = [str(v) for v, _ in self.store.facets([f.field], size=1000).get(f.field, [])] if offered else []
+                close = [c for v in f.values for c in difflib.get_close_matches(v, known, n=3, cutoff=0.6)]
+                hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
+                out.append(f"{f.field}: no photo has {', '.join(repr(v) for v in f.values)}{hint}")
+        return out
+
     def search(self, request: SearchRequest) -> SearchResponse:
         """Run ``request``. Raises StoreError when the store is unavailable, NotFound for an unknown ``like``,
         ``relevant`` or ``irrelevant`` id, UnsupportedQuery (400) for an image query without CLIP."""
@@ -356,6 +375,8 @@ class SearchService:
         limit = max(request.limit, SEQUENCE_POOL) if sequence else request.limit
         hits, probs, by = self._ranked(request, vq, rerank_text, limit, notices)
         total = self.store.count(request.filters)
+        if total == 0 and request.filters:
+            notices.extend(n for n in self._unmatched_values(request.filters) if n not in notices)
         resp = SearchResponse(hits[:request.limit], total, notices, self.models.text_only, 0.0,
                               rerank_scores=probs, reranked_by=by, feedback=fed, parsed=parsed,
                               chips=chips(parsed) if parsed is not None else [])

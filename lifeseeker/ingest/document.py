@@ -17,6 +17,9 @@ Which value wins per field (``models.<role>`` records who computed it; ``PROVIDE
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import numpy as np
 
 from ..engine.store.base import Doc
@@ -30,9 +33,17 @@ from .sources.base import ImageRecord
 PROVIDED = "provided"  # models.<role> of a value that came with the dataset (LSC OCR / caption)
 
 
+def file_words(path: str) -> str:
+    """The file name of ``path`` as searchable words (NFC; ``_``, ``-``, ``.`` and camel case split):
+    ``"Trip/Ünterwasser_Bild-2.JPG"`` -> ``"Ünterwasser Bild 2"``."""
+    stem = unicodedata.normalize("NFC", path.rsplit("/", 1)[-1]).rsplit(".", 1)[0]
+    return " ".join(re.sub(r"([a-z])([A-Z])", r"\1 \2", re.sub(r"[_\-.]+", " ", stem)).split())
+
+
 def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: dict[str, str | None],
                    gazetteer: Gazetteer, report: IngestReport, clip_vec: np.ndarray | None,
-                   auto_tags: list[str] | None, caption: str | None, ocr_text: str | None, ocr_done: bool) -> Doc:
+                   auto_tags: list[str] | None, caption: str | None, ocr_text: str | None, ocr_done: bool,
+                   phash: str | None = None) -> Doc:
     """One document (module docstring: which value wins per field).
 
     Args:
@@ -44,6 +55,7 @@ def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: 
         clip_vec: (D,) float32 CLIP embedding computed in this run, or None.
         auto_tags, caption, ocr_text: this run's zero-shot tags, caption and OCR text, or None.
         ocr_done: whether this run's OCR reader ran on the image (its text may be None: nothing read).
+        phash: perceptual hash of this run's decoded pixels (16 hex digits), else the stored one is kept.
     Returns:
         The document; ``capmeta_vec`` None when it must be (re)encoded.
     """
@@ -88,14 +100,19 @@ def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: 
     offset = rec.utc_offset or exif.utc_offset
     lat, lon = (rec.lat, rec.lon) if rec.lat is not None else (exif.lat, exif.lon)
     doc: Doc = {"image_id": rec.image_id, "collection": rec.collection, "path": rec.path,
-                "tags": tags, "ocr_text": ocr_text, "caption": caption, "semantic_name": rec.semantic_name,
+                "file_name": file_words(rec.path), "copies": list(rec.copies), "content_hash": rec.content_hash,
+                "input_digest": rec.input_digest, "phash": phash or old.get("phash"), "tags": tags, "ocr_text": ocr_text, "caption": caption, "semantic_name": rec.semantic_name,
                 "clip_vec": clip_vec}
+    doc["time_source"] = (rec.time_source if rec.local_time or rec.utc_time else exif.time_source) or "none"
     if local_time is not None:
         doc["local_time"] = local_time
         doc.update(time_fields(local_time))
         if offset:
             doc["utc_offset"] = offset
             doc["utc_time"] = ExifInfo(local_time=local_time, utc_offset=offset).utc_time
+        report.with_time += 1
+    elif (rec.utc_time or exif.gps_utc) is not None:  # the instant is known, the local clock is not
+        doc["utc_time"] = rec.utc_time or exif.gps_utc
         report.with_time += 1
     else:
         report.no_time.append(path)
@@ -104,7 +121,7 @@ def build_document(rec: ImageRecord, exif: ExifInfo, stored: Doc | None, names: 
     if lat is not None and lon is not None:
         place = gazetteer.lookup(lat, lon)
         doc.update(location={"lat": lat, "lon": lon}, locality=place.locality, city=place.city,
-                   region=place.region, country=place.country)
+                   region=place.region, country=place.country, locality_km=place.locality_km)
         places += place.places
         place_names += [place.locality, place.city, place.country]
         report.with_gps += 1

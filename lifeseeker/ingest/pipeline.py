@@ -8,7 +8,8 @@ Stages, per batch of images::
   (skipped: a re-run recomputes nothing), and which are stored with another model for some role. For those only
   the fields that depend on the changed model are recomputed (``DEPENDS``); the rest is taken from the stored
   document. A model that is *off* in this run (no captioner, ``--no-ocr``, no CLIP weights) never invalidates what
-  an earlier run computed with it.
+  an earlier run computed with it. Changed inputs (a CSV row, the file's size/mtime), renames, byte-identical
+  copies and vanished files are planned by ``plan.py``; the deletes it asks for run after every write.
 * **decode** runs on ``workers`` threads, ``prefetch`` batches ahead of the model stages, so JPEG decoding and file
   reads overlap model compute; **write** runs on its own thread so the store's I/O overlaps the next batch's
   compute. The model stages run on the device the models were loaded on (``models.load_models``: CUDA when
@@ -39,17 +40,17 @@ import numpy as np
 from PIL import Image
 
 from ..engine.store.base import Doc, Store
-from ..images import UnfitImage, decode_opened, model_input, register_image_plugins
+from ..images import UnfitImage, decode_opened, model_input, open_image, register_image_plugins
 from ..models import Models
 from .document import PROVIDED, build_document
 from .enrich.geo import Gazetteer
 from .exif import ExifInfo, read_exif
 from .report import STAGES, Bars, IngestReport, StageStats
+from .plan import ROLES, Plan, Planner
 from .sources.base import ImageRecord
 
 log = logging.getLogger(__name__)
 
-ROLES = ("clip", "caption", "ocr", "text")
 # model role -> the document fields computed from it (capmeta and capmeta_vec follow their inputs: the CapMeta
 # string is rebuilt and re-encoded only when it changed or the text model changed).
 DEPENDS: dict[str, tuple[str, ...]] = {
@@ -58,13 +59,15 @@ DEPENDS: dict[str, tuple[str, ...]] = {
     "ocr": ("ocr_text", "capmeta", "capmeta_vec"),
     "text": ("capmeta_vec",),
 }
-PLAN_CHUNK = 10_000  # ids per existence query while planning
 
 
 def shard_of(image_id: str, n: int) -> int:
     """Shard index in ``[0, n)`` of ``image_id``: the first 8 bytes of its SHA-1 modulo ``n`` (the same in every
     process and on every machine, unlike ``hash()``)."""
     return int.from_bytes(hashlib.sha1(image_id.encode("utf-8")).digest()[:8], "big") % n
+
+
+PLAN_CHUNK = 2_000  # records per store lookup in `pending`
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -92,33 +95,22 @@ def _redo(expected: dict[str, str | None], stored: dict[str, Any]) -> frozenset[
 
 
 def pending(store: Store, records: Sequence[ImageRecord], model_names: dict[str, str | None],
-            shard: tuple[int, int] | None = None) -> int:
-    """How many of ``records`` (those of ``shard``) a run with ``model_names`` would compute: new ones and those
-    stored with another model for some role (``Ingestor.plan``'s rule). Needs no model loaded, so a re-run over an
-    indexed folder can stop before loading any (``lifeseeker ingest``). Names a run would not get (weights
-    absent: role off) only make the count larger, never smaller, so 0 means "nothing to do" for any run."""
-    n = 0
+            shard: tuple[int, int] | None = None, keep_missing: bool = False) -> int:
+    """0 when a run with ``model_names`` over ``records`` (those of ``shard``) would compute, write and delete
+    nothing, else a positive number (a lower bound of the work). Needs no model loaded, so a re-run over an indexed
+    folder can stop before loading any (``lifeseeker ingest``). New ids and documents stored with another model
+    for some role answer at once (cheap: ``store.existing``); when every id is stored with these models, the
+    run's own planner (``plan.Planner``: changed inputs, renames, copies, vanished files; it stats the files and
+    reuses stored content hashes) decides. Names a run would not get (weights absent: role off) only make the
+    count larger, never smaller, so 0 means "nothing to do" for any run."""
     todo = [r for r in records if shard is None or shard_of(r.image_id, shard[1]) == shard[0]]
+    expected: Callable[[ImageRecord], dict[str, str | None]] = lambda rec: expected_names(model_names, rec)
     for chunk in _batches(todo, PLAN_CHUNK):
         have = store.existing([r.image_id for r in chunk])
-        n += sum(1 for rec in chunk if rec.image_id not in have
-                 or _redo(expected_names(model_names, rec), have[rec.image_id] or {}))
-    return n
-
-
-@dataclass
-class _Plan:
-    """What to do for one record: ``old`` is the stored document when only some fields are recomputed."""
-
-    record: ImageRecord
-    old: Doc | None = None
-    redo: frozenset[str] = frozenset(ROLES)  # roles whose outputs are (re)computed
-
-    def needs_pixels(self, models: Models) -> bool:
-        r = self.redo
-        captioner = getattr(models, "captioner", None)
-        return (("clip" in r and models.clip is not None) or ("caption" in r and captioner is not None)
-                or ("ocr" in r and models.ocr is not None and self.record.ocr_text is None))
+        if any(rec.image_id not in have or _redo(expected(rec), have[rec.image_id] or {}) for rec in chunk):
+            return 1
+    plan = Planner(store, expected).plan(todo, IngestReport(), shard is None, keep_missing)
+    return len(plan.plans) + len(plan.deletes)
 
 
 @dataclass
@@ -130,6 +122,7 @@ class _Decoded:
     image: Image.Image | None
     exif: ExifInfo
     unfit: str | None = None
+    phash: str | None = None
 
 
 def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
@@ -143,16 +136,25 @@ def decode(record: ImageRecord, pixels: bool = True) -> _Decoded:
     Raises:
         OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning: unreadable image.
     """
-    with Image.open(record.abs_path) as im:
+    with open_image(record.abs_path) as im:
         exif = read_exif(im) if record.read_exif else ExifInfo()
         if not pixels:
             return _Decoded(record, None, exif)
         out = decode_opened(im)
+    phash = perceptual_hash(out)  # of the whole decoded image, also when the models may not be given it
     try:
         out = model_input(out)  # bounded for OCR / CLIP / captioner: a thin image is not given to them
     except UnfitImage as exc:
-        return _Decoded(record, None, exif, str(exc))
-    return _Decoded(record, out, exif)
+        return _Decoded(record, None, exif, unfit=str(exc), phash=phash)
+    return _Decoded(record, out, exif, phash=phash)
+
+
+def perceptual_hash(image: Image.Image) -> str:
+    """64-bit DCT perceptual hash (``imagehash.phash``, 8x8) of decoded pixels as 16 hex digits: near-duplicates
+    (re-encodes, resizes) differ in few bits, so they can be collapsed without CLIP vectors (``engine/dedup.py``)."""
+    import imagehash
+
+    return str(imagehash.phash(image))
 
 
 def _batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -195,31 +197,25 @@ class Ingestor:
         """The ``models`` a document of ``record`` gets from this run; None = role off (keeps what is stored)."""
         return expected_names(self.model_names, record)
 
-    def plan(self, records: Sequence[ImageRecord], report: IngestReport) -> list[_Plan]:
-        """Which records to (re)compute, and which fields; counts ``skipped``. Reads the store, writes nothing."""
-        plans: list[_Plan] = []
-        for chunk in _batches(records, PLAN_CHUNK):
-            have = self.store.existing([r.image_id for r in chunk])
-            stale: dict[str, tuple[ImageRecord, frozenset[str]]] = {}
-            for rec in chunk:
-                if rec.image_id not in have:
-                    plans.append(_Plan(rec))
-                    continue
-                redo = _redo(self.expected_names(rec), have[rec.image_id] or {})
-                if redo:
-                    stale[rec.image_id] = (rec, redo)
-                else:
-                    report.skipped += 1
-            if stale:
-                old = {d["image_id"]: d for d in self.store.get(list(stale), with_vectors=True)}
-                for image_id, (rec, redo) in stale.items():
-                    plans.append(_Plan(rec, old.get(image_id), redo) if image_id in old else _Plan(rec))
-        return plans
+    def plan(self, records: Sequence[ImageRecord], report: IngestReport, reconcile: bool = False,
+             keep_missing: bool = False):
+        """The run's ``plan.RunPlan`` (resume, changed inputs, renames, copies, vanished: ``plan.py``); counts
+        ``skipped``. Reads files and the store, writes nothing."""
+        return Planner(self.store, self.expected_names, self.workers).plan(records, report, reconcile,
+                                                                           keep_missing)
 
     # -- running --------------------------------------------------------------------------------------------------
 
-    def run(self, records: Iterable[ImageRecord], total: int | None = None) -> IngestReport:
+    def run(self, records: Iterable[ImageRecord], total: int | None = None, reconcile: bool = False,
+            keep_missing: bool = False) -> IngestReport:
         """Ingest ``records``; returns the report. Never raises for one bad image (it lands in ``failed``).
+
+        Args:
+            reconcile: ``records`` are every file of their collections (a re-scan): renamed files keep their
+                documents under the new id, and documents whose file is gone are deleted after the writes
+                (``plan.py``). Ignored for a sharded run (a shard sees only its part of the writes).
+            keep_missing: with ``reconcile``, keep the documents of vanished files (a disk not mounted); they are
+                listed in ``report.kept_missing``.
 
         Raises:
             StoreError: the store refused a write (the batches written before it stay written).
@@ -234,13 +230,14 @@ class Ingestor:
                 report.out_of_shard += 1
             else:
                 todo.append(rec)
-        plans = self.plan(todo, report)
+        run_plan = self.plan(todo, report, reconcile and self.shard is None, keep_missing)
+        plans = run_plan.plans
         bars = Bars(self.progress, len(todo), self._active_stages())
         bars.main.update(report.skipped)
         try:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="decode") as pool, \
                     ThreadPoolExecutor(1, thread_name_prefix="write") as writer:
-                queue: deque[tuple[list[_Plan], list[Future]]] = deque()
+                queue: deque[tuple[list[Plan], list[Future]]] = deque()
                 batches = _batches(plans, self.batch_size)
 
                 def submit_next() -> None:
@@ -266,7 +263,9 @@ class Ingestor:
                     pending_write.result()
         finally:
             bars.close()
-        if hasattr(self.store, "optimize") and report.indexed:
+        if run_plan.deletes:
+            report.deleted = self.store.delete(run_plan.deletes)
+        if hasattr(self.store, "optimize") and (report.indexed or report.deleted):
             self.store.optimize()
         report.wall_s = time.perf_counter() - t_start
         log.info("ingest: %s", report.summary())
@@ -278,7 +277,7 @@ class Ingestor:
               "ocr": m.ocr is not None, "capmeta": True, "tat": True, "write": True}
         return [s for s in STAGES if on[s]]
 
-    def _timed_decode(self, plan: _Plan) -> tuple[_Decoded | str, float]:
+    def _timed_decode(self, plan: Plan) -> tuple[_Decoded | str, float]:
         t0 = time.perf_counter()
         try:
             res: _Decoded | str = decode(plan.record, pixels=plan.needs_pixels(self.models))
@@ -286,8 +285,8 @@ class Ingestor:
             res = f"{type(exc).__name__}: {exc}"
         return res, time.perf_counter() - t0
 
-    def _collect(self, batch: list[_Plan], results: list[tuple[_Decoded | str, float]], report: IngestReport,
-                 bars: Bars) -> list[tuple[_Plan, _Decoded]]:
+    def _collect(self, batch: list[Plan], results: list[tuple[_Decoded | str, float]], report: IngestReport,
+                 bars: Bars) -> list[tuple[Plan, _Decoded]]:
         ok = []
         st = report.stages["decode"]
         for plan, (res, seconds) in zip(batch, results):
@@ -338,7 +337,7 @@ class Ingestor:
                     out.append(None)
             return out
 
-    def documents(self, decoded: Sequence[tuple[_Plan, _Decoded]], report: IngestReport,
+    def documents(self, decoded: Sequence[tuple[Plan, _Decoded]], report: IngestReport,
                   bars: Bars | None = None) -> list[Doc]:
         """Build the documents of one decoded batch (the model stages run here)."""
         m, bars = self.models, bars or Bars(False, None, ())
@@ -346,7 +345,7 @@ class Ingestor:
         paths = [str(d.record.abs_path) for _, d in decoded]
         n = len(decoded)
 
-        def pick(role: str, ready: Callable[[_Plan, _Decoded], bool]) -> list[int]:
+        def pick(role: str, ready: Callable[[Plan, _Decoded], bool]) -> list[int]:
             return [i for i, (p, d) in enumerate(decoded) if role in p.redo and ready(p, d)]
 
         clip_vecs: list[np.ndarray | None] = [None] * n
@@ -394,7 +393,7 @@ class Ingestor:
 
         t0 = time.perf_counter()
         docs = [build_document(p.record, d.exif, p.old, self.expected_names(p.record), self.gazetteer, report,
-                               clip_vecs[i], auto_tags[i], captions[i], ocr_texts[i], ocr_done[i])
+                               clip_vecs[i], auto_tags[i], captions[i], ocr_texts[i], ocr_done[i], d.phash)
                 for i, (p, d) in enumerate(decoded)]
         st = report.stages["capmeta"]
         st.seconds += time.perf_counter() - t0

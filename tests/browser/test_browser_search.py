@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from ..conftest import SAMPLES
 
 pytestmark = pytest.mark.browser
-AREZZO_FIRST = "jpg/gps/DSCN0010.jpg"
+AREZZO_FIRST = "photos/jpg/gps/DSCN0010.jpg"
 
 
 def search(page: Page, q: str) -> None:

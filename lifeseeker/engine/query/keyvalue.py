@@ -1,6 +1,7 @@
 """key:value terms in the search box -> HARD filter clauses (engine/filters.py).
 
-Syntax (keys case-insensitive, values may be quoted with "..." or '...'; lists are comma-separated)::
+Syntax (keys case-insensitive, values may be quoted with "..." or '...'; an unquoted value keeps the apostrophes
+inside it, ``city:L'Aquila``; lists are comma-separated)::
 
     city:Dublin  country:"Ireland"  region:Leinster  place:Glasnevin  semantic:home  tag:laptop  collection:lsc
     date:2019  date:2019-05  date:2019-05-01  date:2019-05..2019-06  date:2019-05..  year:2019
@@ -31,8 +32,9 @@ from ..filters import (TERM_PARAMS, DateRange, Filter, GeoBox, GeoDistance, Hour
                        Weekdays)
 from ..timeparts import PARTS_OF_DAY, WEEKDAYS
 
+# an unquoted value may hold apostrophes after its first character (city:L'Aquila, place:Val-d'Isère)
 TERM_RE = re.compile(r"(?<![\w:/.@-])([A-Za-z_]+):"
-                     r"(?:\"([^\"]*)\"|\u201c([^\u201d]*)\u201d|'([^']*)'|([^\s\"'\u201c]+))")
+                     r"(?:\"([^\"]*)\"|\u201c([^\u201d]*)\u201d|'([^']*)'|([^\s\"'\u201c][^\s\"\u201c]*))")
 DEFAULT_RADIUS_KM = 1.0  # near:lat,lon without a radius (filters_from_params' near= also defaults to 1 km)
 _CLOSE = 0.75  # difflib ratio above which an unknown key is taken for a typo of a known one
 # ``key:`` then an opening quote, or nothing (end of text / a space): checked where TERM_RE found no term.

@@ -13,6 +13,7 @@ mode: no CLIP weights, so no ``clip_vec`` and no ``q_clip``). Soft constraints p
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Protocol, Sequence, runtime_checkable
@@ -25,6 +26,14 @@ Doc = dict[str, Any]
 
 # Fields never returned with hits (large); ``get`` returns them only when asked.
 VECTOR_FIELDS = ("clip_vec", "capmeta_vec")
+# What ``Store.inventory`` returns per document: enough for ingest to plan a re-scan (resume, renames, copies).
+INVENTORY_FIELDS = ("image_id", "collection", "path", "copies", "content_hash", "input_digest", "models")
+
+
+def normal_id(image_id: str) -> str:
+    """The stored form of an image id: Unicode NFC (a file name written NFD by macOS and its NFC form are one
+    document). Every lookup normalises the same way."""
+    return unicodedata.normalize("NFC", image_id)
 
 
 @dataclass(frozen=True)
@@ -77,8 +86,16 @@ class Store(Protocol):
     def existing(self, ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
         """``image_id -> models`` for the ids already stored (resume: skip what is done with the same models)."""
 
+    def inventory(self, collection: str) -> dict[str, Doc]:
+        """``image_id -> {field: value}`` (``INVENTORY_FIELDS``, no vectors) of every document whose
+        ``collection`` is ``collection``: what a re-scan reconciles against (``ingest/plan.py``)."""
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete the documents ``ids`` (unknown ids ignored); returns the number deleted."""
+
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Doc]:
-        """Documents for ``ids`` in the order given, unknown ids left out."""
+        """Documents for ``ids`` in the order given, unknown ids left out; an id is found as given or in its NFC
+        form (``normal_id``)."""
 
     def count(self, filters: Sequence[Filter] = ()) -> int:
         """Number of documents passing ``filters``."""

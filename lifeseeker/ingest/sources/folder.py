@@ -8,6 +8,7 @@ import stat
 from pathlib import Path
 from typing import Iterator
 
+from ...engine.store.base import normal_id
 from .base import ImageRecord
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,8 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".tif", ".tiff", ".heic", "
 
 def scan_folder(root: str | Path, collection: str | None = None,
                 errors: list[tuple[str, str]] | None = None) -> Iterator[ImageRecord]:
-    """Yield an ImageRecord per image below ``root`` in sorted path order (deterministic resume and sharding).
+    """Yield an ImageRecord per image below ``root`` in sorted path order (deterministic resume and sharding);
+    ids are ``folder_id(collection, relative path)``.
 
     Symbolic links to directories are not followed (no loops); hidden entries (``.name``) are skipped. A symbolic
     link to a file is followed only when its target lies inside ``root`` (the image routes serve only files inside
@@ -50,7 +52,15 @@ def scan_folder(root: str | Path, collection: str | None = None,
                 if errors is not None:
                     errors.append((printable_path(abs_path), problem))
                 continue
-            yield ImageRecord(image_id=rel, collection=name, path=rel, abs_path=abs_path)
+            yield ImageRecord(image_id=folder_id(name, rel), collection=name, path=rel, abs_path=abs_path,
+                              legacy_id=rel)
+
+
+def folder_id(collection: str, rel: str) -> str:
+    """The document id of the file at ``rel`` (``/``-separated, relative to the root) in ``collection``:
+    ``collection/rel`` in Unicode NFC, so the same relative path in two folders gives two documents and an NFD name
+    (macOS) and its NFC form give one. Older versions used ``rel`` alone (``ImageRecord.legacy_id``)."""
+    return normal_id(f"{collection}/{rel}")
 
 
 def printable_path(path: Path) -> str:

@@ -2,8 +2,8 @@
 
 Formats (docs/lsc-format.md):
 
-* images: ``YYYYMM/DD/YYYYMMDD_HHMMSS_000.jpg``; image_id = file name without extension; the time in the name is
-  local wall-clock time.
+* images: ``YYYYMM/DD/YYYYMMDD_HHMMSS_000.jpg``; image_id = file name without extension; whether the time in the
+  name is UTC or local wall-clock time is decided from the metadata (``lsc_clock.py``; ``LscSource.clock``).
 * metadata CSV (LSC'22 ``lsc22_metadata.csv``, one row per minute): ``minute_id, utc_time, local_time, latitude,
   longitude, altitude, semantic_name, time_zone, ..., ImageID`` where ``ImageID`` is a list-valued string
   (``['20200301_101500_000.jpg', ...]``). LSC2020 names are accepted too (``timezone, lat, lon, elevation``, times
@@ -27,20 +27,20 @@ import math
 import os
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from ...terminal import printable
 from .base import ImageRecord
+from .lsc_clock import UTC, decide_clock, format_offset, local_from_utc, utc_offset_at
 
 log = logging.getLogger(__name__)
 
 # 20191226_123224_000 (LSC'22) or B00003681_21I6X0_20180510_072838E (LSC'18-'21)
 LSC_NAME = re.compile(r"(?<!\d)(\d{8})_(\d{6})(?!\d)")
 MINUTE_ID = re.compile(r"^\d{8}_\d{4}$")
-_OFFSET = re.compile(r"^(?:UTC|GMT)?\s*([+-])(\d{1,2}):?(\d{2})?$", re.I)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png"})
 BLANK = frozenset({"", "nan", "none", "null", "na", "n/a", "[]"})
 
@@ -187,29 +187,6 @@ def _text(value: str | None) -> str | None:
         return None
     text = value.strip()
     return None if text.lower() in BLANK else text
-
-
-def format_offset(delta: timedelta) -> str:
-    """timedelta -> ``+HH:MM`` / ``-HH:MM``."""
-    minutes = int(round(delta.total_seconds() / 60))
-    sign = "+" if minutes >= 0 else "-"
-    minutes = abs(minutes)
-    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def utc_offset_at(local: datetime, zone: str) -> str:
-    """UTC offset (``+01:00``) of the IANA ``zone`` (``Europe/Dublin``) or fixed ``+01:00`` / ``UTC+1`` at the
-    local wall-clock time ``local``. Raises ValueError for an unknown zone."""
-    m = _OFFSET.match(zone.strip())
-    if m:
-        sign, hh, mm = m.groups()
-        delta = timedelta(hours=int(hh), minutes=int(mm or 0))
-        return format_offset(delta if sign == "+" else -delta)
-    try:
-        tz = ZoneInfo(zone.strip())
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"unknown time zone {zone!r}") from exc
-    return format_offset(local.replace(tzinfo=tz).utcoffset())
 
 
 class _Columns:
@@ -429,6 +406,7 @@ class LscSource:
         on_disk = {p.stem for p in self.files}
         listed = list(dict.fromkeys([*self.image_minute, *self.concepts]))
         self.problems.missing_on_disk = [i for i in listed if i not in on_disk]
+        self.clock = decide_clock((time_from_name(p.stem), self.minute_of(p.stem)) for p in self.files)
 
     def __len__(self) -> int:
         return len(self.files)
@@ -449,16 +427,41 @@ class LscSource:
         meta = self.minute_of(image_id)
         if meta is None and (self.minutes or self.image_minute):
             self.problems.no_metadata.append(image_id)
-        rec.local_time = time_from_name(image_id) or (meta.local_time if meta else None)
+        named = time_from_name(image_id)
+        if self.clock.kind == UTC:
+            self._times_from_utc_name(rec, named, meta)
+        else:
+            rec.local_time = named or (meta.local_time if meta else None)
+            rec.time_source = "lsc-name" if named else "lsc-metadata" if rec.local_time else None
+            if meta is not None:
+                rec.utc_offset = self._offset(rec.local_time, meta, rec)
         if meta is not None:
             rec.lat, rec.lon, rec.semantic_name = meta.lat, meta.lon, meta.semantic_name
-            rec.utc_offset = self._offset(rec.local_time, meta, rec)
         c = self.concepts.get(image_id)
         if c is not None:
             rec.tags, rec.caption, rec.ocr_text = c.tags, c.caption, c.ocr_text
-        if rec.local_time is None:
+        if rec.local_time is None and rec.utc_time is None:
             rec.notes.append("no capture time: file name is not YYYYMMDD_HHMMSS and no metadata time")
         return rec
+
+    @staticmethod
+    def _times_from_utc_name(rec: ImageRecord, named: datetime | None, meta: MinuteMeta | None) -> None:
+        """Names are UTC (``lsc_clock``): local time from the minute's zone, else its ``local_time``; without a
+        metadata row only the UTC time is known."""
+        utc = named or (meta.utc_time if meta else None)
+        rec.utc_time = utc.replace(tzinfo=timezone.utc) if utc else None
+        if meta is None:
+            rec.time_source = "lsc-name" if utc else None
+            if utc:
+                rec.notes.append("no metadata row: UTC time from the file name, no local time")
+            return
+        local = local_from_utc(utc, meta) if utc else None
+        if local is not None:
+            rec.local_time, offset = local
+            rec.utc_offset = format_offset(offset)
+        else:
+            rec.local_time = meta.local_time
+        rec.time_source = "lsc-metadata" if rec.local_time or rec.utc_time else None
 
     def _offset(self, local: datetime | None, meta: MinuteMeta, rec: ImageRecord) -> str | None:
         if local is None:

@@ -129,6 +129,18 @@ class IndexVersions(ElasticClient):
         if str(self._schema_version) != str(self.schema.version):
             raise StoreError(f"index {self.index} has schema version {self._schema_version}, this lifeseeker "
                              f"uses {self.schema.version}; re-ingest into a new index version")
+        self._add_missing_fields()
+
+    def _add_missing_fields(self) -> None:
+        """Fields the mapping gained since the index was made (``content_hash``, ``copies``, ``time_source``, ...)
+        are added with one ``PUT _mapping`` (adding a field to an existing mapping is allowed: Elasticsearch's
+        update-mapping API, https://www.elastic.co/docs/api/doc/elasticsearch/operation/operation-indices-put-mapping);
+        the mapping is ``dynamic: strict``, so documents carrying them would otherwise be rejected."""
+        got = self._call("get mapping", self.client.indices.get_mapping, index=self.index, missing=None) or {}
+        live = set(next(iter(got.values()), {}).get("mappings", {}).get("properties", {})) if got else set()
+        missing = {k: v for k, v in self.schema.properties.items() if k not in live}
+        if got and missing:
+            self._call("put mapping", self.client.indices.put_mapping, index=self.index, properties=missing)
 
     def new_version(self, dims: dict[str, int] | None = None, copy: bool = True) -> str:
         """Create ``<index>-v<N+1>`` (N = highest existing version) with ``dims`` (default: the current widths) and,

@@ -30,7 +30,8 @@ from elasticsearch.dsl import Q
 from ....errors import StoreError
 from ...filters import Filter, TextMatch
 from ...query.soft import SoftConstraint, SoftText, boost_scale, scale_soft
-from ..base import VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unusable_vectors, report_dropped
+from ..base import (INVENTORY_FIELDS, VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unusable_vectors,
+                    normal_id, report_dropped)
 from .bulk import bulk_upsert
 from .docs import doc_from_source, docs_of, parse_facets, parse_hits
 from .index import IndexVersions
@@ -119,10 +120,44 @@ class ElasticStore(IndexVersions):
                 out[d["_id"]] = (d.get("_source") or {}).get("models") or {}
         return out
 
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete documents by ``_id`` (``helpers.bulk`` with ``delete`` actions; a 404 is an id not stored), then
+        refresh. Returns the number deleted."""
+        from elasticsearch import helpers
+
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return 0
+        actions = ({"_op_type": "delete", "_index": self.index, "_id": i} for i in ids)
+        ok, errors = self._call("bulk delete", helpers.bulk, self.client, actions, raise_on_error=False,
+                                stats_only=False)
+        self._call("refresh", self.client.indices.refresh, index=self.index)
+        return int(ok)
+
+    def inventory(self, collection: str) -> dict[str, Doc]:
+        """``image_id -> INVENTORY_FIELDS`` of the documents of ``collection``: ``helpers.scan`` (scroll) over a
+        ``term`` query, ``_source`` limited to those fields."""
+        from elasticsearch import helpers
+
+        query = {"query": {"term": {"collection": collection}}, "_source": list(INVENTORY_FIELDS)}
+        out: dict[str, Doc] = {}
+        for hit in self._call("inventory", lambda: list(helpers.scan(self.client, query=query, index=self.index))):
+            src = hit.get("_source") or {}
+            out[hit["_id"]] = {f: src.get(f) for f in INVENTORY_FIELDS} | {"image_id": hit["_id"]}
+        return out
+
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Doc]:
-        """Documents for ``ids`` in the order given, unknown ids left out (``mget``). With vectors: an ``ids``
-        ``_search`` with ``_source.exclude_vectors: false`` on 9.2+ servers, where vectors are kept out of
-        ``_source`` (elastic/elasticsearch-specification, specification/_global/search/_types/SourceFilter.ts)."""
+        """Documents for ``ids`` in the order given, unknown ids left out (``mget``); an id not found as given is
+        asked again in its NFC form (``normal_id``). With vectors: an ``ids`` ``_search`` with
+        ``_source.exclude_vectors: false`` on 9.2+ servers, where vectors are kept out of ``_source``
+        (elastic/elasticsearch-specification, specification/_global/search/_types/SourceFilter.ts)."""
+        docs = self._get(ids, with_vectors)
+        found = {d["image_id"] for d in docs}
+        if all(i in found or normal_id(i) == i for i in ids):
+            return docs
+        return self._get([i if i in found else normal_id(i) for i in ids], with_vectors)
+
+    def _get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Doc]:
         ids = list(dict.fromkeys(ids)) if with_vectors else list(ids)
         if not ids:
             return []

@@ -22,8 +22,9 @@ from ...filters import Filter
 from ...query.soft import SoftConstraint, SoftPlace, SoftText, boost_scale, scale_soft, soft_boost
 from ...text import tokens
 from ...schema import load_schema
-from ..base import VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unusable_vectors, report_dropped
-from .ann import AnnIndex, ann_for
+from ..base import (INVENTORY_FIELDS, VECTOR_FIELDS, Doc, DroppedVector, Hit, VectorQuery, drop_unusable_vectors,
+                    normal_id, report_dropped)
+from .ann import MIN_TRAIN_ROWS, AnnIndex, ann_for
 from .cache import Cache
 from .masks import Passing, mask_of, passing
 from .snapshot import Snapshot, load_snapshot
@@ -90,6 +91,9 @@ class LanceStore:
             self.dropped_vectors.extend(dropped)
         return self._table.upsert(docs)
 
+    def delete(self, ids: Sequence[str]) -> int:
+        return self._table.delete(ids)
+
     def append_arrow(self, table: pa.Table) -> int:
         """Bulk load of rows whose ``image_id`` is known to be new; see ``LanceTable.append_arrow``.
 
@@ -119,12 +123,20 @@ class LanceStore:
             return self._snap
 
     def _ann(self, snap: Snapshot) -> AnnIndex | None:
-        """The snapshot's ANN index: loaded from the cache, or made (and cached) on first use; see ``ann.make_ann``."""
+        """The snapshot's ANN index: loaded from the cache, or made (and cached) on first use; see ``ann.make_ann``.
+        None (exact scoring) for a table of fewer than ``MIN_TRAIN_ROWS`` rows, which faiss cannot train on, and
+        when faiss fails (logged)."""
         if snap.ann is not None:
             return snap.ann
+        if snap.n < MIN_TRAIN_ROWS:
+            return None
         with self._lock:
             if snap.ann is None:
-                snap.ann = ann_for(self._cache, snap)
+                try:
+                    snap.ann = ann_for(self._cache, snap)
+                except RuntimeError as exc:  # faiss raises RuntimeError for what it cannot do
+                    log.warning("ANN index unavailable (%s): exact scoring", exc)
+                    return None
             return snap.ann
 
     def prepare(self) -> None:
@@ -170,9 +182,16 @@ class LanceStore:
         cached per snapshot (LRU)."""
         return passing(snap, filters, self._lock)
 
+    @staticmethod
+    def _row(snap: Snapshot, image_id: str) -> int | None:
+        """Row of ``image_id`` as given, else of its NFC form (ids are stored NFC-normalised; an id stored by an
+        older version keeps its bytes and is still found as given)."""
+        r = snap.row_of(image_id)
+        return r if r is not None else snap.row_of(normal_id(image_id))
+
     def existing(self, ids: Iterable[str]) -> dict[str, dict[str, str | None]]:
         snap = self.snapshot()
-        rows = [(i, r) for i in ids if (r := snap.row_of(i)) is not None]
+        rows = [(i, r) for i in ids if (r := self._row(snap, i)) is not None]
         if not rows:
             return {}
         models = snap.table.column("models").take(pa.array([r for _, r in rows])).to_pylist()
@@ -180,7 +199,7 @@ class LanceStore:
 
     def get(self, ids: Sequence[str], with_vectors: bool = False) -> list[Doc]:
         snap = self.snapshot()
-        rows = [r for i in ids if (r := snap.row_of(i)) is not None]
+        rows = [r for i in ids if (r := self._row(snap, i)) is not None]
         if not rows:
             return []
         docs = snap.table.take(pa.array(rows)).to_pylist()
@@ -202,11 +221,25 @@ class LanceStore:
         if name not in VECTOR_FIELDS:
             raise StoreError(f"{name!r} is not a vector field; use one of {list(VECTOR_FIELDS)}")
         snap = self.snapshot()
-        found = [(i, r) for i in ids if (r := snap.row_of(i)) is not None]
+        found = [(i, r) for i in ids if (r := self._row(snap, i)) is not None]
         if not found or snap.vectors[name].shape[1] == 0:
             return {i: None for i, _ in found}
         block = np.array(snap.vectors_set.matrix[[r for _, r in found], snap.vectors_set.slices[name]])
         return {i: (v if v.any() else None) for (i, _), v in zip(found, block)}
+
+    def inventory(self, collection: str) -> dict[str, Doc]:
+        """``image_id -> {INVENTORY_FIELDS}`` of every document of ``collection`` (no vectors), from the snapshot's
+        columns; a column an older table lacks reads as None."""
+        snap = self.snapshot()
+        if not snap.n:
+            return {}
+        rows = pc.indices_nonzero(pc.equal(snap.column("collection"), pa.scalar(collection))).to_numpy()
+        if not len(rows):
+            return {}
+        taken = snap.table.take(pa.array(rows))
+        cols = {f: (taken.column(f).to_pylist() if f in taken.column_names else [None] * len(rows))
+                for f in INVENTORY_FIELDS}
+        return {i: {f: cols[f][k] for f in INVENTORY_FIELDS} for k, i in enumerate(cols["image_id"])}
 
     def count(self, filters: Sequence[Filter] = ()) -> int:
         snap = self.snapshot()
@@ -231,8 +264,8 @@ class LanceStore:
         if m == 0:
             return []
         scored = rows
-        if self.ann_min_docs and m >= self.ann_min_docs and fq.parts:
-            ann = self._ann(snap)
+        ann = self._ann(snap) if self.ann_min_docs and m >= self.ann_min_docs and fq.parts else None
+        if ann is not None:
             cand = ann.candidates(fq, max(self.ann_candidates, limit), self.ann_nprobe,
                                   None if found is None else found.mask)
             if len(cand) >= min(limit, m):

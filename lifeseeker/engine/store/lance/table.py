@@ -123,6 +123,17 @@ class LanceTable:
         if version != str(self.schema.version):
             raise StoreError(f"store {self.path} has schema version {version}, this lifeseeker uses "
                              f"{self.schema.version}; re-ingest into a new store")
+        self._add_missing_columns(dims)
+
+    def _add_missing_columns(self, dims: dict[str, int]) -> None:
+        """Migration of a table written before the mapping gained fields (``content_hash``, ``copies``,
+        ``time_source``, ...): the new nullable columns are added, all null (LanceDB ``add_columns`` with Arrow
+        fields), so an existing store keeps working and its rows are filled in on the next ingest."""
+        have = set(self._table.schema.names)
+        missing = [f for f in self.schema.arrow_schema(dims) if f.name not in have]
+        if missing:
+            self._table.add_columns(missing)
+            self._checked = 0.0
 
     def scalar_columns(self) -> list[str]:
         """Names of the table's non-vector columns, in table order."""
@@ -145,6 +156,25 @@ class LanceTable:
          .execute(table, on_bad_vectors="null"))  # a missing vector is stored as null, never filled
         self._checked = 0.0
         return table.num_rows
+
+    def delete(self, ids: Sequence[str]) -> int:
+        """Delete the rows whose ``image_id`` is in ``ids``; returns how many of ``ids`` were stored.
+
+        LanceDB deletes by a SQL predicate; each id becomes a string literal with ``'`` doubled (SQL's only escape
+        inside a literal), so an id never changes the predicate's structure (tests/test_ingest_reconcile.py deletes
+        an id holding a quote and a parenthesis).
+        """
+        ids = list(dict.fromkeys(ids))
+        if not ids:
+            return 0
+        table = self._require()
+        before = table.count_rows()
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            literals = ", ".join("'" + i.replace("'", "''") + "'" for i in chunk)
+            table.delete(f"image_id IN ({literals})")
+        self._checked = 0.0
+        return before - table.count_rows()
 
     def append_arrow(self, table: pa.Table) -> int:
         """Bulk load: add rows whose ``image_id`` is known to be new (no id check, unlike ``upsert``: a repeated
