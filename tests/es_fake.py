@@ -102,8 +102,10 @@ def make(cluster: FakeCluster, **kw) -> ElasticStore:
 
 
 def existing_index(cluster: FakeCluster) -> FakeCluster:
-    """Routes of a cluster that already holds ``lifeseeker-v1`` (512/384 dims) behind the alias."""
+    """Routes of a cluster that already holds ``lifeseeker-v1`` (512/384 dims) behind the alias; its recorded
+    mapping predates the fields issue 16 added, which ``ensure_schema`` adds with ``PUT _mapping`` (acknowledged)."""
     return (cluster.on("GET", "/_alias/lifeseeker", (200, fixture("get_alias.json")))
-            .on("GET", "/lifeseeker/_mapping", (200, fixture("get_mapping.json"))))
+            .on("GET", "/lifeseeker/_mapping", (200, fixture("get_mapping.json")))
+            .on("PUT", "/lifeseeker/_mapping", (200, {"acknowledged": True})))
 
 

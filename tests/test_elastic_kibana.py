@@ -147,7 +147,9 @@ def test_compose_pins_elasticsearch_9_matching_the_client():
     assert len(versions) == 1
     (v,) = versions
     assert int(v.split(".")[0]) == int(elasticsearch.__versionstr__.split(".")[0]) == 9
-    assert "gunicorn -w 2 --preload --timeout 60 -b 0.0.0.0:5000" in text and "LIFESEEKER_STORE: http://elasticsearch:9200" in text
+    # the app serves with the production gunicorn configuration (gthread workers, read deadline: issue 22)
+    assert "gunicorn -c python:lifeseeker.webui.gunicorn_conf -b 0.0.0.0:5000" in text
+    assert "LIFESEEKER_STORE: http://elasticsearch:9200" in text
     assert "profiles: [ingest]" in text and "lifeseeker ingest folder /data/photos" in text
 
 

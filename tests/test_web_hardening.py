@@ -60,10 +60,10 @@ def world(tmp_path_factory, tiny_models, gazetteer):
     records = list(scan_folder(root, "c", errors=errors))
     report = Ingestor(store, tiny_models, gazetteer, batch_size=4, progress=False).run(records)
     assert errors == [(str(root / "out.jpg"), "symbolic link to a file outside the folder (not followed)")]
-    assert report.failed == [] and not store.get(["out.jpg"])
+    assert report.failed == [] and not store.get(["c/out.jpg"])
     vec = np.ones(384, np.float32)
     store.upsert([
-        {"image_id": "out.jpg", "collection": "c", "path": "out.jpg", "capmeta_vec": vec},  # as an older ingest
+        {"image_id": "c/out.jpg", "collection": "c", "path": "out.jpg", "capmeta_vec": vec},  # as an older ingest
         {"image_id": "../outside/secret.jpg", "collection": "c", "path": "../outside/secret.jpg", "capmeta_vec": vec},
         {"image_id": "abs", "collection": "c", "path": str(secret_jpg), "capmeta_vec": vec},
         {"image_id": "via-linkdir", "collection": "c", "path": "linkdir/secret.jpg", "capmeta_vec": vec},
@@ -95,7 +95,7 @@ TRAVERSALS = [
     "%2e%2e%2foutside%2fpasswd", "..%252Foutside%252Fpasswd", "....//outside/passwd", "..\\outside\\passwd",
     "..%5Coutside%5Cpasswd", "%2Fetc%2Fpasswd", "/etc/passwd", "a.jpg/../../outside/passwd",
     "a.jpg%00.jpg", "%c0%ae%c0%ae/outside/passwd", "\uff0e\uff0e/outside/passwd", "../../../../../../etc/passwd",
-    "out.jpg", "linkdir/secret.jpg", "../outside/secret.jpg", "abs", "via-linkdir", "passwd",
+    "out.jpg", "c/out.jpg", "linkdir/secret.jpg", "../outside/secret.jpg", "abs", "via-linkdir", "passwd",
 ]
 
 
