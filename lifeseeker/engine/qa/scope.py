@@ -43,7 +43,7 @@ _LEAD = re.compile(
 _TAIL = re.compile(r"[?.!\s]+$")
 # words of counting and dating questions that name no thing to look for ("my last day at work", "stay", "trip")
 _NOT_A_THING = frozenset("day days date night nights stay stayed spend spent sleep slept trip trips times "
-                         "time visit visits visited first last latest final take took taken there make made pay paid come came of for with and or on at in to from by it that this me my".split())
+                         "time visit visits visited ever been be gone go went first last latest final take took taken there make made pay paid come came of for with and or on at in to from by it that this me my".split())
 _ORDINAL = re.compile(r"\b(?:the\s+)?(?:first|last|latest|final|most\s+recent)\s+(?:time\s+)?", re.I)
 
 
