@@ -139,7 +139,8 @@ class QaService:
         from ..query.parse import parse_query
 
         t0 = time.perf_counter()
-        parsed = parse_query(question, today=today)
+        # the lifelog's own venues (query/vocab.py), as search reads them (SearchService.understand, issue 18)
+        parsed = parse_query(question, today=today, vocabulary=self.search.vocabulary())
         r = route(question, parsed)
         notices = list(self.search.models.notices)
         if r.answer_type is None:
