@@ -5,7 +5,10 @@ The fake cluster below answers ``_search`` from an in-memory index the way Elast
 it refuses ``from + size`` above ``index.max_result_window`` (default 10,000: ``MAX_RESULT_WINDOW_SETTING`` in
 elastic/elasticsearch, server/src/main/java/org/elasticsearch/index/IndexSettings.java) with HTTP 400
 ``illegal_argument_exception`` ("Result window is too large ..."), returns each hit's ``sort`` values, and starts
-after ``search_after`` when given (https://www.elastic.co/docs/reference/elasticsearch/rest-apis/paginate-search-results).
+after ``search_after`` when given (https://www.elastic.co/docs/reference/elasticsearch/rest-apis/paginate-search-results;
+the vendored specification's ``size`` of tests/fixtures/es-spec/specification/_global/search/SearchRequest.ts: "By
+default, you cannot page through more than 10,000 hits using the `from` and `size` parameters. To page through more
+hits, use the `search_after` parameter.").
 """
 
 from __future__ import annotations
@@ -114,3 +117,19 @@ def test_the_fake_refuses_a_window_that_is_too_large_as_elasticsearch_does():
     with pytest.raises(StoreError, match="Result window is too large"):
         store._call("search", store.client.search, index="lifeseeker", body={"size": 20_000, "sort": [
             {"image_id": "asc"}], "query": {"match_all": {}}})
+
+
+def test_every_page_request_follows_the_search_request_spec():
+    """``search_after`` and ``sort`` are properties of the search request body in the vendored specification
+    (tests/fixtures/es-spec/specification/_global/search/SearchRequest.ts, from elastic/elasticsearch-specification)."""
+    from .es_spec import Spec, check_body
+
+    cluster = PagingCluster(_docs(12_000))
+    store = make(existing_index(cluster))
+    store.search(VectorQuery(None, None), [Terms("country", ("Ireland", "Italy"))], limit=QaConfig().trip_limit)
+    pages = [r.body for r in cluster.sent("POST", "/lifeseeker/_search")]
+    assert len(pages) == 2 and "search_after" in pages[1]
+    spec = Spec()
+    for body in pages:
+        report = check_body(spec, "_global/search/SearchRequest.ts", body)
+        assert report.errors == [] and {"Request.body", "QueryContainer"} <= report.checked
