@@ -327,3 +327,50 @@ def test_a_question_whose_content_is_its_typed_filter_is_answered_from_the_filte
     a = qa.answer("When was I in country:Thailand?")
     assert a.answer is not None and a.value in days
     assert qa.answer("When was I in country:Thailand?").answer == qa.answer("When was I in country:Thailand").answer
+
+
+# --- yes/no questions of presence (issue 21, item 8) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("question,absent", [("Did I ever go to Paris?", "Paris"),
+                                             ("Have I ever been to Italy?", "Italy"),
+                                             ("Was I ever in Japan?", "Japan")])
+def test_a_place_the_lifelog_never_shows_answers_no(qa, lifelog, question, absent):
+    _, docs, _ = lifelog
+    assert not any(absent in (d.get("city"), d.get("country")) for d in docs)
+    a = qa.answer(question)
+    assert (a.answer, a.value, a.answer_type, a.kind) == ("No", False, "counting", "yes-no")
+    assert a.events == [] and a.images == []
+
+
+@pytest.mark.parametrize("question,field,place", [("Did I ever go to Barcelona?", "city", "Barcelona"),
+                                                  ("Have I ever been to Thailand?", "country", "Thailand"),
+                                                  ("Have we been to Spain?", "country", "Spain")])
+def test_a_place_the_lifelog_shows_answers_yes_with_its_trips_as_evidence(qa, lifelog, question, field, place):
+    _, docs, _ = lifelog
+    there = {d["image_id"] for d in docs if d.get(field) == place}
+    a = qa.answer(question)
+    assert (a.answer, a.value) == ("Yes", True)
+    assert a.items and all(i.counted for i in a.items)
+    assert a.images and {im.image_id for im in a.images} <= there
+    first = min(d["local_time"] for d in docs if d["image_id"] in there)
+    assert f"the first on {first:%d %b %Y}" in a.explanation
+
+
+def test_a_venue_presence_question_counts_stays_there(qa, lifelog):
+    _, docs, _ = lifelog
+    a = qa.answer("Was I ever at Dublin Airport?")
+    assert (a.answer, a.value) == ("Yes", True) and "visit" in a.explanation
+    assert {im.image_id for im in a.images} <= {d["image_id"] for d in docs if d["semantic_name"] == "Dublin Airport"}
+
+
+def test_presence_shape_needs_an_auxiliary_question_about_going_or_being_somewhere():
+    from lifeseeker.engine.qa.shapes import detect
+
+    for q in ("Did I ever go to Paris?", "Have I ever been to Italy?", "Was I in Rome in 2019?",
+              "I was on holiday. Did we visit Rome?", "Have I travelled to Asia?"):
+        assert detect(q, scope_hint=True).name == "ever", q
+    for q in ("Did I wear a hat at the BBQ?", "When did I go to Paris?", "How many times did I go to Paris?",
+              "Where did I go after the airport?"):
+        s = detect(q, scope_hint=True)
+        assert s is None or s.name != "ever", q

@@ -130,3 +130,25 @@ def test_parse_cli_reads_a_vocabulary_file(tmp_path):
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
     r = CliRunner().invoke(parse_cmd, ["x", "--vocabulary", str(bad)])
     assert r.exit_code == 2 and "no column named semantic_name" in r.output
+
+
+def test_questions_recognise_the_lifelogs_own_venues(venue_store, minilm):
+    """QA parses with the store's vocabulary, as search does: a venue typed with a typo is still the venue, so the
+    count is of stays there (one frame at the Brazen Head on 2 May 2019 in venues-metadata.csv)."""
+    from lifeseeker.engine.qa import QaService
+    from lifeseeker.engine.search import SearchService
+
+    from .test_qa_synth import text_only_models
+
+    search = SearchService(venue_store, text_only_models(minilm))
+    qa = QaService(search)
+    for question in ("How many times did I go to Brazen Head?", "How many times did I go to the Brazen Haed?"):
+        a = qa.answer(question)
+        assert (a.answer, a.value) == ("1", 1), (question, a.explanation, a.rule)
+        assert a.rule.startswith("stays at Brazen Head") and "resembles" not in a.rule
+        assert [i.image_ids for i in a.items] == [["20190502_120000_000"]]
+    a = qa.answer("Was I ever at the Brazen Haed?")
+    assert (a.answer, a.value) == ("Yes", True) and [im.image_id for im in a.images] == ["20190502_120000_000"]
+    search.vocabulary = lambda: None  # without the store's vocabulary the typo names no venue
+    a = qa.answer("How many times did I go to the Brazen Haed?")
+    assert not (a.rule or "").startswith("stays at Brazen Head")

@@ -20,7 +20,8 @@ Flow (ARCHITECTURE.md: ``search.py`` hands questions to ``qa``):
                                                                               top events (OCR text as evidence)
    =========  ==============================================================  ====================================
 
-   ``other`` questions of the parser (who, why, yes/no) go to VQA as ``visual/object``. A "the most"/"most often"
+   ``other`` questions of the parser (who, why, yes/no) go to VQA as ``visual/object``, except yes/no questions of
+   presence ("Did I ever go to Paris?", "Have I been to Italy?": the ``ever`` shape below, ``counting/yes-no``). A "the most"/"most often"
    in a time or location question counts matching events per value and answers the most frequent value.
 
 2. **Evidence** (``service.py``, ``context.py``): the question is searched as usual (fused score of ``search.py``:
@@ -54,7 +55,8 @@ Flow (ARCHITECTURE.md: ``search.py`` hands questions to ``qa``):
    (``OCR_BONUS``), and every evidence image carries its OCR text.
 
 **Competition shapes** (issue 19; ``shapes.py``, tried before the routes of step 1): visits, nights, trips,
-flights, first / last / which date, names read by OCR and two-part colours are answered over the whole lifelog
+flights, first / last / which date, names read by OCR, two-part colours and yes/no presence ("did I ever go to
+X": Yes when the trip or stay count of X is above 0, ``ever.py``) are answered over the whole lifelog
 rather than the top hits: the frames in time order are cut into **stays** (``stays.py``: same place key, at most 90
 min apart; another place between two frames starts a new visit), the question's time/place **scope**
 (``scope.py``: dates, venue, semantic place, country, continent, "abroad") chooses the frames, and

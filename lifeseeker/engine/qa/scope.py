@@ -5,7 +5,8 @@ A :class:`Scope` is built from the parsed query (``query/parse.py``: dates, mont
 cities, semantic places) and the lifelog itself:
 
 * **venue**: the longest known place name (a ``semantic_name`` of the lifelog, e.g. "Bean There Café", "Hudson
-  Hotel") written in the question, compared folded (case, accents) word by word;
+  Hotel") written in the question, compared folded (case, accents) word by word; else a venue the parser found
+  with the store's vocabulary (``ParsedQuery.venues``: "Brazen Haed" is the Brazen Head);
 * **continents**: "Asia", "Europe", "North America"... (GeoNames continent codes, ``travel.continent_of``); the
   parser may read such a word as a town (there is an "Asia" in the Philippines), so a continent named replaces the
   parser's places;
@@ -43,7 +44,7 @@ _LEAD = re.compile(
 _TAIL = re.compile(r"[?.!\s]+$")
 # words of counting and dating questions that name no thing to look for ("my last day at work", "stay", "trip")
 _NOT_A_THING = frozenset("day days date night nights stay stayed spend spent sleep slept trip trips times "
-                         "time visit visits visited first last latest final take took taken there make made pay paid come came of for with and or on at in to from by it that this me my".split())
+                         "time visit visits visited ever been be gone go went first last latest final take took taken there make made pay paid come came of for with and or on at in to from by it that this me my".split())
 _ORDINAL = re.compile(r"\b(?:the\s+)?(?:first|last|latest|final|most\s+recent)\s+(?:time\s+)?", re.I)
 
 
@@ -200,8 +201,12 @@ def build_scope(question: str, parsed, docs: Sequence[dict]) -> Scope:
     from ..query.lang_en import SEMANTIC_PLACES
 
     labels = {fold(k) for k in SEMANTIC_PLACES}  # "Home", "Work": semantic places, whose words the parser judges
-    venue = find_venue(question, {d["semantic_name"] for d in docs
-                                  if d.get("semantic_name") and fold(d["semantic_name"]) not in labels})
+    names = {d["semantic_name"] for d in docs if d.get("semantic_name") and fold(d["semantic_name"]) not in labels}
+    # written as stored, else the venue the parser recognised with the store's vocabulary (a small typo forgiven)
+    venue = find_venue(question, names) or next(
+        (n for v in getattr(parsed, "venues", ()) for n in sorted(names) if fold(n) == fold(v)), None)
+    typed = next((d["text"] for d in getattr(parsed, "decisions", ()) if venue and isinstance(d, dict)
+                  and fold(str(d.get("as", ""))) == fold(f"venue {venue}") and d.get("text")), venue)
     semantic = tuple(s for s in parsed.semantic if not venue or fold(s) not in fold(venue))
     if venue:  # a venue named like a town the gazetteer also knows ("Zara"): the venue decides, and the countries
         # kept are those written in the question (not those the town implied)
@@ -209,7 +214,7 @@ def build_scope(question: str, parsed, docs: Sequence[dict]) -> Scope:
         countries = tuple(c for c in countries if fold(c) in fold(question) and fold(c) not in fold(venue))
     return Scope(parsed.date_from, parsed.date_to, tuple(parsed.months), tuple(parsed.weekdays),
                  tuple(parsed.hour_ranges), countries, cities, continents, outside, semantic, venue,
-                 concept_text(_SEMANTIC_WORDS.sub(" ", parsed.visual) if semantic else parsed.visual, venue),
+                 concept_text(_SEMANTIC_WORDS.sub(" ", parsed.visual) if semantic else parsed.visual, typed),
                  tuple(notes))
 
 

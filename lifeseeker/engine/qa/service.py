@@ -33,12 +33,13 @@ ANSWERERS: dict[str, Callable[[Ctx], Answer]] = {
 # shape -> (answer type, kind) shown with the answer
 SHAPE_ROUTES = {"flights": ("counting", "flights"), "nights": ("counting", "nights"), "trips": ("counting", "trips"),
                 "visits": ("counting", "visits"), "dates": ("time", "date"), "names": ("visual", "ocr"),
-                "colours": ("visual", "colour")}
+                "colours": ("visual", "colour"), "ever": ("counting", "yes-no")}
 
 
 def answer_shape(ctx: Ctx, shape: Shape, drop: Sequence[str] = ()) -> Answer | None:
     """Answer a question of a ``shapes.py`` shape over stays and the travel timeline (None: leave it to the general
     routes — a "when" with no venue, place or first/last)."""
+    from .ever import answer_ever
     from .names import answer_colours, answer_name
     from .trips import answer_flights, answer_trips
     from .visits import answer_date, answer_nights, answer_visits, read_lifelog
@@ -52,12 +53,16 @@ def answer_shape(ctx: Ctx, shape: Shape, drop: Sequence[str] = ()) -> Answer | N
         name = "trips"  # "how many times was I in Asia": a count over the travel timeline
     if name == "trips" and not scope.has_place:
         return None
+    if name == "ever" and (not hint or scope.concept and not (scope.venue or scope.semantic)):
+        return None  # "did I ever see a kangaroo?": a thing to find, no place: the images answer (general routes)
     kind = SHAPE_ROUTES[name]
     ctx.route = Route(kind[0], kind[1], False, None, ctx.route.question, ctx.route.parser_type)
     if name == "names":
         return answer_name(ctx, scope)
     if name == "colours":
         return answer_colours(ctx, scope, shape.objects)
+    if name == "ever":
+        return with_evidence(answer_ever(ctx, scope, drop), ctx.lifelog or [])
     if name == "flights":
         ans = answer_flights(ctx, scope, shape.modifier, drop)
     elif name == "nights":
@@ -134,7 +139,8 @@ class QaService:
         from ..query.parse import parse_query
 
         t0 = time.perf_counter()
-        parsed = parse_query(question, today=today)
+        # the lifelog's own venues (query/vocab.py), as search reads them (SearchService.understand, issue 18)
+        parsed = parse_query(question, today=today, vocabulary=self.search.vocabulary())
         r = route(question, parsed)
         notices = list(self.search.models.notices)
         if r.answer_type is None:

@@ -15,6 +15,8 @@ dates      "what date / which day / when" + first / last / a venue or  ``visits.
 names      "what was the name of", "which / what brand", "what         ``names.answer_name``
            number", "which shop"
 colours    "what colours were the X and the Y" (two objects)           ``names.answer_colours``
+ever       "did I ever go to / have I been to / was I ever in" + a      ``ever.answer_ever`` (yes / no)
+           place, a venue or a semantic place
 =========  ==========================================================  =============================================
 
 ``order`` of dates: ``first`` / ``last`` (superlatives and ordinals over stays), else ``best`` (the best matching
@@ -41,6 +43,9 @@ _FIRST = re.compile(r"\b(?:first|earliest)\b", re.I)
 _LAST = re.compile(r"\b(?:last|latest|final|most\s+recent(?:ly)?)\b", re.I)
 _NAME = re.compile(r"\bwhat\s+(?:was|is)\s+the\s+name\s+of\b|\b(?:which|what)\s+(?:\w+\s+)?(?:brand|shop|store|"
                    r"company|make)\b|\bwhat\s+(?:was\s+the\s+)?number\b|\bwhich\s+number\b", re.I)
+# a yes/no question of presence: an auxiliary opening the sentence, I/we, then going / being somewhere
+_EVER = re.compile(r"(?:^|[.!?]\s+)(?:did|have|had|was|were)\s+(?:i|we)\s+(?:ever\s+)?(?:(?:been|gone|go|went|"
+                   r"travel(?:l?ed)?|stay(?:ed)?)\b|visit(?:ed)?\b|(?:in|at|to)\s)", re.I)
 _COLOURS = re.compile(r"\bwhat\s+colou?rs?\s+(?:were|was|are|is)\s+(?:the\s+|my\s+)?(.+?)\s+and\s+(?:the\s+|my\s+)?"
                       r"(.+?)\s*\??$", re.I)
 
@@ -50,7 +55,7 @@ class Shape:
     """A recognised question shape.
 
     Attributes:
-        name: flights, nights, trips, visits, dates, names or colours.
+        name: flights, nights, trips, visits, dates, names, colours or ever.
         order: dates: ``first`` / ``last`` / ``best``.
         modifier: flights: intercontinental / international / domestic / long-haul, or None.
         objects: colours: the objects asked about, in the order asked.
@@ -85,6 +90,8 @@ def detect(question: str, scope_hint: bool) -> Shape | None:
         return Shape("trips" if _TRAVEL.search(q) else "visits")
     if _NAME.search(q):
         return Shape("names")
+    if _EVER.search(q):
+        return Shape("ever")
     if _DATE.search(q):
         order = "first" if _FIRST.search(q) else "last" if _LAST.search(q) else "best"
         if order != "best" or scope_hint:

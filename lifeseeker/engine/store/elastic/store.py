@@ -11,6 +11,9 @@ Search (one ``_search`` per query, plus a ``_count`` to choose the path)
     * Ties are broken by ``image_id`` ascending client-side (the exact path also sorts ``_score`` desc,
       ``image_id`` asc in Elasticsearch so the fetched window is deterministic). A few more hits than ``limit``
       are fetched so float32 ``_score`` rounding cannot push the true ``limit``-th hit out of the window.
+    * Without any query vector or soft constraint (the QA reads of the whole lifelog) the filtered documents come
+      sorted by ``image_id`` in pages of at most ``index.max_result_window`` (10,000) hits, each page after the
+      last one's sort value (``search_after``), so ``limit`` may exceed 10,000 (:meth:`ElasticStore._sorted_pages`).
     * Collections (name -> root folder) are documents of a small separate index ``<index>-collections``
       (``_id`` = name), independent of the versioned document index so an alias swap keeps them.
 """
@@ -287,11 +290,35 @@ class ElasticStore(IndexVersions):
             return []
         soft = self._resolve_text(soft)
         body = self.search_body(query, filters, limit, exact=n <= self.exact_threshold, soft=soft)
+        _, weights = self._query_vectors(query)
+        if body.get("sort") == [{"image_id": "asc"}] and "script_fields" not in body:
+            # no query vector, no soft constraint: the filtered documents in image_id order, every page of them
+            return parse_hits(self._sorted_pages(body, min(n, limit)), weights, limit)
         got = self._call("search", self.client.search, index=self.index, body=body, missing=None)
         if not got:
             return []
-        _, weights = self._query_vectors(query)
         return parse_hits(got, weights, limit)
+
+    def _sorted_pages(self, body: dict[str, Any], want: int) -> dict[str, Any]:
+        """Up to ``want`` hits of ``body`` (sorted by the unique ``image_id``), read in pages of at most
+        ``MAX_WINDOW`` with ``search_after`` = the last hit's sort values, as one response dict.
+
+        One request asks for at most ``index.max_result_window`` hits (default 10,000: ``MAX_RESULT_WINDOW_SETTING``
+        in elastic/elasticsearch, server/src/main/java/org/elasticsearch/index/IndexSettings.java; larger
+        ``from + size`` is refused), and "if you need to page through more than 10,000 hits, use the search_after
+        parameter" with a sort whose last field is unique per document
+        (https://www.elastic.co/docs/reference/elasticsearch/rest-apis/paginate-search-results). A lifelog of
+        ``want`` <= 10,000 documents is one request, as before."""
+        hits: list[dict[str, Any]] = []
+        page = dict(body)
+        while True:
+            got = self._call("search", self.client.search, index=self.index, body=page, missing=None)
+            batch = (got or {}).get("hits", {}).get("hits", [])
+            hits.extend(batch)
+            if len(batch) < page["size"] or len(hits) >= want or not batch[-1].get("sort"):
+                return {"hits": {"hits": hits}}
+            page = dict(body, size=min(MAX_WINDOW, want - len(hits) + FETCH_MARGIN),
+                        search_after=batch[-1]["sort"])
 
     def neighbours(self, around: datetime, before_s: int, after_s: int, collection: str | None = None,
                    limit: int = 500) -> list[Doc]:
