@@ -831,6 +831,7 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
                  "a master that had opened the LanceDB table crashed (segfault in LanceDB's tokio runtime) or hung "
                  "in `lancedb.connect`, so the store now connects lazily, in the worker; torch's OpenMP pool hung "
                  "in `encode_text` in forked workers unless `OMP_NUM_THREADS=1` (set here for all runs).\n")
+    L += kept_sections(path)  # sections other benchmarks write (bench/cli_startup.py), kept as they are
     kept = ""  # the OCR section bench/ocr.py wrote (between its markers) survives a rewrite
     old = path.read_text(encoding="utf-8") if path.exists() else ""
     start, end = "<!-- ocr: bench/ocr.py -->", "<!-- /ocr -->"
@@ -841,6 +842,24 @@ def write_report(path: Path, results: list[dict], gun: list[dict], start: dict, 
     if LOAD_SECTION_MARK in old:  # the load-test section (bench/load.py figures, written by hand) is kept as it is
         L.append(old[old.index(LOAD_SECTION_MARK):])
     path.write_text("\n".join(L), encoding="utf-8")
+
+
+KEPT_SECTIONS = ("## CLI start-up",)
+
+
+def kept_sections(path: Path) -> list[str]:
+    """The sections of the existing report at ``path`` that other benchmark scripts own (``KEPT_SECTIONS``
+    headings, each up to the next ``## `` heading or the JSON block), so rewriting the report keeps them."""
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8").split("```json\n", 1)[0]
+    out = []
+    for head in KEPT_SECTIONS:
+        i = text.find("\n" + head)
+        if i >= 0:
+            j = text.find("\n## ", i + 1)
+            out.append(text[i + 1:j if j >= 0 else len(text)].rstrip() + "\n")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

