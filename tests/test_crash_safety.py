@@ -65,7 +65,7 @@ def make_corpus(root: Path, n: int = N_IMAGES, seed: int = 7) -> None:
 def ingest_args(corpus: Path, collection: str) -> list[str]:
     """Ingest ``corpus/<collection>`` as ``collection``."""
     return ["ingest", "folder", str(corpus / collection), "--collection", collection, "--batch-size", str(BATCH),
-            "--workers", "2", "--no-ocr", "--no-caption", "--no-progress"]
+            "--write-batch", str(BATCH), "--workers", "2", "--no-ocr", "--no-caption", "--no-progress"]
 
 
 def env_for(store_dir: Path, tiny_clip_dir: Path, cache: Path) -> dict[str, str]:
