@@ -2,7 +2,8 @@
 batch (``batch_size``) are written per ``write_batch`` documents, or after ``write_flush_s`` seconds since the first
 unwritten one (an injected clock: no sleeping), and always before the run's deletes.
 
-The store is the real embedded Lance store behind a wrapper that records each ``upsert``/``delete`` call; the
+The store is the real embedded Lance store behind a wrapper that records each ``upsert``/``delete`` call, or the
+Elasticsearch store over the fake transport (``tests/es_fake.py``), whose ``_bulk`` requests are counted; the
 images are generated here (tiny JPEGs, one capture time each); the text model is a deterministic stand-in (the
 subject is how often the store is written, not what the vectors are)."""
 
@@ -23,13 +24,18 @@ from lifeseeker.ingest.writer import WriteGroups
 from lifeseeker.models import Models
 from lifeseeker.models.text import TextEncoder
 
+from .es_fake import cluster, existing_index, fixture, make  # noqa: F401 (cluster: a fixture)
+
 
 class _HashEmbedder:
-    """sentence-transformers' ``encode`` shape: (n, 8) float32 unit vectors from each text's SHA-1."""
+    """sentence-transformers' ``encode`` shape: (n, dims) float32 unit vectors from each text's SHA-256."""
+
+    def __init__(self, dims: int = 8):
+        self.dims = dims
 
     def encode(self, texts, **_):
-        out = np.array([np.frombuffer(hashlib.sha1(t.encode()).digest()[:8], np.uint8) for t in texts],
-                       np.float32) + 1.0
+        out = np.array([np.resize(np.frombuffer(hashlib.sha256(t.encode()).digest(), np.uint8), self.dims)
+                        for t in texts], np.float32) + 1.0
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
@@ -103,6 +109,26 @@ def test_1200_images_in_batches_of_16_are_written_in_3_groups_of_at_most_500(tmp
     again = _store(tmp_path / "store")
     rerun = Ingestor(again, MODELS, gazetteer, batch_size=16, workers=2, progress=False).run(scan_folder(photos_1200))
     assert (again.calls, rerun.indexed, rerun.skipped) == ([], 0, 1200)
+
+
+def test_on_elasticsearch_1200_images_in_batches_of_16_make_3_bulk_requests(photos_1200, gazetteer, cluster):
+    # the fake transport of tests/es_fake.py over an index that exists (512/384 dims): the planner's mget finds
+    # nothing (the collection's inventory scroll is empty too), so all 1200 are written; each upsert is
+    # streaming_bulk with chunk_size 500 (engine/store/elastic/bulk.py), so 75 upserts of 16 would be 75 PUT /_bulk
+    # requests
+    (existing_index(cluster).on("POST", "/lifeseeker/_mget", (200, {"docs": []}))
+     .on("POST", "/lifeseeker/_search", (200, {"_scroll_id": "s1", "hits": {"total": {"value": 0}, "hits": []}}))
+     .on("DELETE", "/_search/scroll", (200, {"succeeded": True, "num_freed": 1}))
+     .on("PUT", "/_bulk", (200, fixture("bulk_ok.json")))
+     .on("POST", "/lifeseeker/_refresh", (200, fixture("refresh.json"))))
+    models = Models(text=TextEncoder("hash-text-384", 384, _HashEmbedder(384)), clip_dims=512)
+    report = Ingestor(make(cluster), models, gazetteer, batch_size=16, workers=2, progress=False).run(
+        scan_folder(photos_1200))
+    bulks = cluster.sent("PUT", "/_bulk")
+    assert [len(b.body) // 2 for b in bulks] == [500, 500, 200]  # NDJSON: an action line and a source line each
+    ids = [a["index"]["_id"] for b in bulks for a in b.body[0::2]]
+    assert len(ids) == len(set(ids)) == 1200 and report.indexed == 1200
+    assert len(cluster.sent("POST", "/lifeseeker/_refresh")) == 1  # once, at the end of the ingest
 
 
 def test_a_partial_group_is_written_once_its_first_document_waited_write_flush_s(tmp_path, gazetteer):
