@@ -226,7 +226,7 @@ class Ingestor:
                 listed in ``report.kept_missing``.
 
         Raises:
-            StoreError: the store refused a write (the batches written before it stay written).
+            StoreError: the store refused a write (the groups written before it stay written).
         """
         register_image_plugins()
         t_start = time.perf_counter()
