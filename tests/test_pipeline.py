@@ -265,7 +265,8 @@ def slow_upsert(docs):  # the test kills this process between writes; slowing th
     return n
 store.upsert = slow_upsert
 print("ready", flush=True)
-Ingestor(store, models, Gazetteer(), batch_size=3, progress=False).run(scan_folder(photos))
+# one write per batch (write_batch=3): with the default group of 500 the 24 images would be a single write
+Ingestor(store, models, Gazetteer(), batch_size=3, progress=False, write_batch=3).run(scan_folder(photos))
 print("finished", flush=True)
 """
 

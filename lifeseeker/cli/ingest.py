@@ -29,7 +29,10 @@ def ingest_options(func):
     """Options shared by every ``ingest`` command (batching, sharding, which models run)."""
     options = [
         click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1, 4096),
-                     help="Images per model call and per store write."),
+                     help="Images per model call."),
+        click.option("--write-batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
+                     help="Documents per store write (one Elasticsearch bulk of up to 500, one Lance commit); a "
+                          "partial group is written after 30 s and at the end."),
         click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64),
                      help="Decoding threads."),
         click.option("--shard", default=None, metavar="I/N",
@@ -95,7 +98,7 @@ def bound_memory(extra_gib: float) -> int:
 
 
 def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers, shard, caption_model,
-            no_caption, no_ocr, no_progress, move_root=False, max_memory_gib=None, keep_missing=False,
+            no_caption, no_ocr, no_progress, write_batch=500, move_root=False, max_memory_gib=None, keep_missing=False,
             verbose_notes=False, scan_errors=None):
     """Shared body of the ingest commands: open store and models, run the pipeline, print the summary."""
     from ..ingest.enrich.geo import Gazetteer
@@ -132,7 +135,7 @@ def _ingest(ctx, records_fn, collection: str, root: Path, *, batch_size, workers
             echo(f"memory: address space bounded at {limit / 1024 ** 3:.1f} GiB", err=True)
         store.set_collection(collection, str(root.resolve()))
         ingestor = Ingestor(store, models, Gazetteer(), batch_size=batch_size, workers=workers,
-                            progress=not no_progress, shard=shard_spec)
+                            progress=not no_progress, shard=shard_spec, write_batch=write_batch)
         report = ingestor.run(records, total=len(records), reconcile=True, keep_missing=keep_missing)
         report.failed[:0] = scan_errors or []
     except LifeseekerError as exc:

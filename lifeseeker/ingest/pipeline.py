@@ -12,12 +12,13 @@ Stages, per batch of images::
   copies and vanished files are planned by ``plan.py``; the deletes it asks for run after every write.
 * **decode** runs on ``workers`` threads, ``prefetch`` batches ahead of the model stages, so JPEG decoding and file
   reads overlap model compute; **write** runs on its own thread so the store's I/O overlaps the next batch's
-  compute. The model stages run on the device the models were loaded on (``models.load_models``: CUDA when
-  present).
+  compute. Built documents are grouped (``writer.py``): one store write per ``write_batch`` documents (500), or
+  after ``write_flush_s`` seconds (30) since the first unwritten one, and at the end, before the deletes. The
+  model stages run on the device the models were loaded on (``models.load_models``: CUDA when present).
 * A broken image fails alone (``report.failed``: path and reason); a batch whose CLIP or captioner call raises is
   retried image by image so one bad image cannot fail its neighbours. A crash (even SIGKILL) loses at most the
-  batches in flight: written batches are committed (upserts by ``image_id``, never duplicated) and a re-run plans
-  only what is missing.
+  unwritten group and the write in flight: written groups are committed (upserts by ``image_id``, never
+  duplicated) and a re-run plans only what is missing.
 * ``shard=(i, n)``: only images with ``shard_of(image_id, n) == i`` (a stable hash), so ``n`` workers on ``n``
   GPUs or machines split one collection without overlap.
 
@@ -48,6 +49,7 @@ from .exif import ExifInfo, read_exif
 from .report import STAGES, Bars, IngestReport, StageStats
 from .plan import ROLES, Plan, Planner
 from .sources.base import ImageRecord
+from .writer import WRITE_BATCH, WRITE_FLUSH_S, WriteGroups
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +177,11 @@ class Ingestor:
         store: where documents go (``ensure_schema`` is called with the models' widths).
         models: the encoders (``models.captioner`` None -> no captions computed).
         gazetteer: offline reverse geocoder.
-        batch_size: images per model call and per upsert.
+        batch_size: images per model call.
+        write_batch: documents per store write (``writer.py``: built documents are grouped; default 500, the
+            Elasticsearch bulk chunk).
+        write_flush_s: seconds after which a partial group is written anyway (default 30).
+        clock: seconds, monotonic (injectable for tests of the time rule).
         workers: decoding threads.
         progress: tqdm bars (stderr).
         shard: ``(i, n)`` -> only this shard's images (``shard_of``); None -> all.
@@ -184,8 +190,10 @@ class Ingestor:
 
     def __init__(self, store: Store, models: Models, gazetteer: Gazetteer, batch_size: int = 16,
                  workers: int = 4, progress: bool = True, shard: tuple[int, int] | None = None,
-                 prefetch: int = 2):
+                 prefetch: int = 2, write_batch: int = WRITE_BATCH, write_flush_s: float = WRITE_FLUSH_S,
+                 clock: Callable[[], float] = time.monotonic):
         self.store, self.models, self.gazetteer = store, models, gazetteer
+        self.write_batch, self.write_flush_s, self.clock = max(1, write_batch), write_flush_s, clock
         self.batch_size, self.workers, self.progress = max(1, batch_size), max(1, workers), progress
         self.shard, self.prefetch = shard, max(1, prefetch)
         self.model_names = dict(models.names())
@@ -218,7 +226,7 @@ class Ingestor:
                 listed in ``report.kept_missing``.
 
         Raises:
-            StoreError: the store refused a write (the batches written before it stay written).
+            StoreError: the store refused a write (the groups written before it stay written).
         """
         register_image_plugins()
         t_start = time.perf_counter()
@@ -248,17 +256,31 @@ class Ingestor:
                 for _ in range(self.prefetch):
                     submit_next()
                 pending_write: Future | None = None
+                groups = WriteGroups(self.write_batch, self.write_flush_s, self.clock)
+
+                def flush(final: bool) -> Future | None:
+                    write = pending_write
+                    while groups.due() or (final and len(groups)):
+                        if write is not None:
+                            write.result()  # a store error stops the run here
+                        docs, n_done = groups.take()
+                        write = writer.submit(self._write, docs, n_done, report, bars)
+                    return write
+
                 while queue:
                     batch, futures = queue.popleft()
                     submit_next()
                     results = [f.result() for f in futures]
                     ok = self._collect(batch, results, report, bars)
                     docs = self.documents(ok, report, bars) if ok else []
-                    if pending_write is not None:
-                        pending_write.result()  # a store error stops the run here
-                    pending_write = writer.submit(self._write, docs, len(batch), report, bars) if docs else None
-                    if not docs:
+                    if docs:
+                        groups.add(docs, len(batch))
+                        pending_write = flush(final=False)
+                    else:
                         bars.main.update(len(batch))
+                    if pending_write is not None and pending_write.done():
+                        pending_write.result()  # surface a store error at once
+                pending_write = flush(final=True)  # the rest, before any delete
                 if pending_write is not None:
                     pending_write.result()
         finally:
