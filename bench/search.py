@@ -563,15 +563,16 @@ def after_write(path: Path, n: int, added: int, log) -> dict:
     snap = serving.snapshot()
     reload_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ann = serving._ann(snap)
+    ann = serving._ann(snap)  # None: a store too small to train the index (lance/ann.py MIN_TRAIN_ROWS) is exact
     ann_s = time.perf_counter() - t0
+    ann_how = ann.how if ann is not None else "none (exact: too few rows to train)"
     q1, q2 = life.query(1)
     t0 = time.perf_counter()
     serving.search(VectorQuery(q1, q2, F.Weights()), limit=100)
     first_s = time.perf_counter() - t0
-    out = {"n": n, "added": added, "write_s": write_s, "reload_s": reload_s, "ann_s": ann_s, "ann_how": ann.how,
+    out = {"n": n, "added": added, "write_s": write_s, "reload_s": reload_s, "ann_s": ann_s, "ann_how": ann_how,
            "first_query_ms": 1000 * first_s, "when": f"{datetime.now():%Y-%m-%d %H:%M}"}
-    log(f"after a write of {added} rows to N={n}: reload {reload_s:.1f}s, ANN {ann.how} in {ann_s:.1f}s, "
+    log(f"after a write of {added} rows to N={n}: reload {reload_s:.1f}s, ANN {ann_how} in {ann_s:.1f}s, "
         f"first query {1000 * first_s:.0f} ms")
     return out
 

@@ -81,5 +81,6 @@ def test_cli_ingest_under_its_own_memory_bound(tmp_path, tiny_clip_dir):
     assert "seen 2, indexed 2, skipped (already indexed) 0, failed 0" in proc.stdout
     from lifeseeker.engine.store import open_store
 
-    docs = {d["image_id"]: d for d in open_store(env["LIFESEEKER_STORE"]).get(["ordinary.jpg", "thin.jpg"])}
+    docs = {d["path"]: d for d in open_store(env["LIFESEEKER_STORE"]).get(["photos/ordinary.jpg",
+                                                                            "photos/thin.jpg"])}
     assert docs["ordinary.jpg"]["models"]["ocr"].startswith("rapidocr") and docs["thin.jpg"]["models"]["ocr"] is None

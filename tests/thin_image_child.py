@@ -42,7 +42,8 @@ def main(folder: str, store_dir: str, clip_dir: str, limit: int) -> None:
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (base + limit, base + limit))
     report = ingestor.run(records)
-    docs = {d["image_id"]: d for d in store.get([r.image_id for r in records], with_vectors=True)}
+    # keyed by the file's path in the folder (ids are ``collection/path``)
+    docs = {d["path"]: d for d in store.get([r.image_id for r in records], with_vectors=True)}
     print(json.dumps({"indexed": report.indexed, "failed": report.failed, "notes": report.notes,
                       "ocr": {k: (d.get("models") or {}).get("ocr") for k, d in docs.items()},
                       "clip": {k: d.get("clip_vec") is not None for k, d in docs.items()},

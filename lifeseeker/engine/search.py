@@ -251,13 +251,18 @@ class SearchService:
 
     def vocabulary(self):
         """The lifelog's own place names (query/vocab.py ``Vocabulary``), built once per store version; None when
-        the store cannot list them (then no venue is recognised, nothing else changes)."""
-        from ..errors import LifeseekerError
+        the store cannot list them (then no venue is recognised, nothing else changes).
+
+        Raises:
+            StoreError: the store is unavailable (the request fails once, as the search itself would; it is not
+                asked again for the search).
+        """
+        from ..errors import FilterError
         from .query.vocab import vocabulary_for
 
         try:
             return vocabulary_for(self.store)
-        except (LifeseekerError, AttributeError, TypeError):
+        except (FilterError, AttributeError, TypeError):
             return None
 
     def encode_image(self, image) -> np.ndarray:

@@ -31,10 +31,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 AUTO_NPROBE_FRACTION = 1 / 8  # share of IVF lists probed by default (recall@100 0.99 at 1M, 0.93 at 1/32)
-# fewest rows an index is trained on: faiss k-means needs at least one point per list and warns below 39 per list
-# (faiss/Clustering.cpp: ``nx >= k`` is required; ClusteringParameters::min_points_per_centroid = 39), and
-# nlist_for gives at least 16 lists. A smaller table is scored exactly (LanceStore._ann).
-MIN_TRAIN_ROWS = 39 * 16
+# fewest rows an index is trained on: faiss k-means requires at least one point per list (faiss/Clustering.cpp:
+# ``nx >= k``) and nlist_for gives at least 16 lists, so a smaller table is scored exactly (LanceStore._ann). Below
+# 39 points per list (ClusteringParameters::min_points_per_centroid) faiss only warns: the lists are coarser, and
+# every candidate is rescored exactly anyway.
+MIN_TRAIN_ROWS = 16
 REUSE_TRAINING_SHARE = 0.5  # an earlier ANN training is reused while at least this share of rows is unchanged
 
 
