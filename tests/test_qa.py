@@ -55,6 +55,14 @@ def test_time_questions_answer_from_local_time_at_the_asked_granularity(qa, ques
     assert a.events and a.images and all(im.answer == text for im in a.images)
 
 
+def test_when_in_a_named_place_is_answered_from_the_evidence_not_emptied_by_the_stay_shape(qa):
+    # "when" + a place: the stay shape (issue 19) finds frames in Chiang Mai but, text-only, no stay like the thing
+    # asked; the general evidence route then dates it (before the fix: answer None, "empty scope")
+    a = qa.answer("When did I walk in Chiang Mai?")
+    assert (a.answer_type, a.kind) == ("time", "date")
+    assert a.answer == "11 October 2019" and a.images
+
+
 def test_time_answer_json_has_iso_value_and_evidence(qa):
     d = qa.answer("When did I see the golden Buddha in the tunnel?").to_dict()
     assert d["answer"] == "11 October 2019" and d["value"] == "2019-10-11"

@@ -73,6 +73,8 @@ def answer_shape(ctx: Ctx, shape: Shape, drop: Sequence[str] = ()) -> Answer | N
         ans = answer_visits(ctx, scope, drop)
     else:
         ans = answer_date(ctx, scope, shape.order)
+        if ans is None:
+            return None
     return with_evidence(ans, ctx.lifelog or [])
 
 

@@ -161,11 +161,15 @@ def _date_only(scope: Scope, day) -> bool:
     return not scope.months or day.month in scope.months
 
 
-def answer_date(ctx: Ctx, scope: Scope, order: str) -> Answer:
+def answer_date(ctx: Ctx, scope: Scope, order: str) -> Answer | None:
     """"On what date did I ...", "the first time I ...", "my last day at work in 2019": the date of the first /
-    last / best matching stay, with that stay as evidence."""
+    last / best matching stay, with that stay as evidence. None (the general evidence route answers) for a "when"
+    about a thing in a place ("When did I walk in Arezzo?") when the place has frames but none forms a stay like
+    the thing asked; an empty place/time scope, or a named venue with no such stay, is "no photo matches"."""
     docs = read_lifelog(ctx)
     stays, inside = matching_stays(ctx, scope, docs)
+    if inside and not stays and order == "best" and not (scope.venue or scope.semantic):
+        return None  # frames in the place/time scope, none a stay like the thing asked: the evidence route dates it
     if not inside or not stays:
         return no_match(ctx, scope, "photo" if not inside else "stay")
     if order == "first":
