@@ -172,3 +172,18 @@ def test_gunicorn_own_errors_are_json(server):
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400") and b"Content-Type: application/json" in head
     assert json.loads(body)["error"].startswith("400 ")
+
+
+def test_each_worker_warms_up_after_the_fork_not_in_the_master(server):
+    """The warm-up (store snapshot, gazetteer, one search) runs in each worker (gunicorn_conf.post_worker_init),
+    never in the --preload master, whose LanceDB handles would not survive the fork (store/lance/table.py): every
+    worker answers /readyz ready with a warm-up it did itself (``warmed_here``; before: the master's), and
+    searches answer."""
+    base, _port = server
+    for _ in range(12):  # both workers (2 by default) answer over a few connections
+        status, _ctype, body = _get(f"{base}/readyz")
+        got = json.loads(body)
+        assert status == 200 and got["ready"] is True and got["error"] is None and got["warm_s"] > 0
+        assert got["warmed_here"] is True  # this worker warmed up itself; a warmed master would give False
+    status, _ctype, _body = _get(f"{base}/api/search?q=street&limit=3", timeout=60)
+    assert status == 200

@@ -77,7 +77,11 @@ def create_app(settings: Settings | None = None, *, store=None, models=None,
     app.register_error_handler(LifeseekerError, lambda e: _error(500, e))
     from .warmup import install_warmup, warm_steps
 
-    mode = ("now" if own_models else False) if warm_up is None else warm_up
+    import os
+
+    # under the production gunicorn config the warm-up runs in each worker after the fork (warmup.py, "worker")
+    default = os.environ.get("LIFESEEKER_WARM_UP") or "now"
+    mode = (default if own_models else False) if warm_up is None else warm_up
     install_warmup(app, warm_steps(app.extensions["lifeseeker"]), mode)  # /healthz, /readyz
     return app
 

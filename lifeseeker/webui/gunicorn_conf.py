@@ -121,6 +121,19 @@ def write_json_error(sock: socket.socket, status_int: int, reason: str, mesg: st
     util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
+# The app's warm-up (webui/warmup.py) runs in each worker after the fork, never in a --preload master: LanceDB
+# handles are not fork-safe (store/lance/table.py ``_after_fork``).
+os.environ.setdefault("LIFESEEKER_WARM_UP", "worker")
+
+
+def post_worker_init(worker) -> None:
+    """gunicorn hook, after the worker loaded the app and before it accepts: run the app's deferred warm-up (store
+    snapshot, gazetteer, one search) in this process, so ``/readyz`` says ready and the first request pays nothing."""
+    state = getattr(getattr(worker, "wsgi", None), "extensions", {}).get("lifeseeker_warmup")
+    if state is not None and state.steps is not None and not state.ready.is_set():
+        state.run(state.steps)
+
+
 class SlowClientSafeWorker(ThreadWorker):
     """gunicorn's gthread worker whose connections read each request within ``READ_DEADLINE_S``
     (:class:`DeadlineSocket`) and whose own error answers are JSON (:func:`write_json_error`)."""

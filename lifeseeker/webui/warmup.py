@@ -7,15 +7,18 @@ stands (the Kubernetes probe convention: liveness and readiness):
   before (``Retry-After: 1``).
 
 ``create_app(warm_up="now")`` warms up before it returns: ``lifeseeker serve`` listens only when warm, so the
-first search it answers pays nothing extra; gunicorn runs it in the worker before it accepts, or with
-``--preload`` in the master before it forks (the forward pass then runs on one torch thread, so no OpenMP thread
-team exists to be forked). ``"background"`` answers ``/healthz`` at once and warms up on a thread; a request
-arriving meanwhile waits for it (at most ``WAIT_S``) instead of racing it.
+first search it answers pays nothing extra. ``"background"`` answers ``/healthz`` at once and warms up on a thread;
+a request arriving meanwhile waits for it (at most ``WAIT_S``) instead of racing it. ``"worker"``: registered but
+not run; gunicorn (``gunicorn_conf.post_worker_init``) runs it in each worker after the fork and before the worker
+accepts. The production config sets that mode (``LIFESEEKER_WARM_UP=worker``) because a ``--preload`` master must
+not touch LanceDB: its handles are not fork-safe (store/lance/table.py ``_after_fork``), and a master that had
+searched once left workers that crashed or hung in LanceDB's runtime (tests/test_gunicorn_serving.py).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Callable
@@ -39,11 +42,14 @@ class Warmup:
         self.started = time.monotonic()
         self.warm_s: float | None = None
         self.error: str | None = None
+        self.steps: Callable[[], None] | None = None  # mode "worker": run later by gunicorn_conf.post_worker_init
+        self.pid: int | None = None  # the process that ran the warm-up
 
     def run(self, steps: Callable[[], None]) -> None:
         """Run ``steps``, then mark the app ready (also when a step failed: the app can still serve; the failure is
         logged and reported by ``/readyz``)."""
         t0 = time.monotonic()
+        self.pid = os.getpid()
         try:
             steps()
         except Exception as exc:  # noqa: BLE001 - a warm-up failure must not keep the app from serving
@@ -84,7 +90,8 @@ def warm_steps(services) -> Callable[[], None]:
 
 def install_warmup(app: Flask, steps: Callable[[], None] | None, mode: str | bool) -> Warmup:
     """Register ``/healthz`` and ``/readyz`` and run ``steps`` as ``mode`` says: ``"now"`` (before returning),
-    ``"background"`` (on a daemon thread; requests wait for it), or False / None steps (nothing to warm: ready)."""
+    ``"background"`` (on a daemon thread; requests wait for it), ``"worker"`` (kept in ``steps`` for gunicorn's
+    ``post_worker_init``: see the module docstring), or False / None steps (nothing to warm: ready)."""
     state = Warmup()
     app.extensions["lifeseeker_warmup"] = state
     app.register_blueprint(bp)
@@ -101,8 +108,10 @@ def install_warmup(app: Flask, steps: Callable[[], None] | None, mode: str | boo
         threading.Thread(target=state.run, args=(steps,), name="warm-up", daemon=True).start()
     elif mode == "now":
         state.run(steps)
+    elif mode == "worker":
+        state.steps = steps
     else:
-        raise ValueError(f"warm_up: expected 'now', 'background' or False, got {mode!r}")
+        raise ValueError(f"warm_up: expected 'now', 'background', 'worker' or False, got {mode!r}")
     return state
 
 
@@ -114,11 +123,13 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    """Readiness: 200 once the warm-up is done, 503 (Retry-After: 1) before."""
+    """Readiness: 200 once the warm-up is done, 503 (Retry-After: 1) before. ``warmed_here``: whether this
+    process ran it (False in a forked worker whose master warmed up)."""
     state: Warmup = current_app.extensions["lifeseeker_warmup"]
     if not state.ready.is_set():
         resp = jsonify(ready=False, waiting_s=round(time.monotonic() - state.started, 1))
         resp.status_code = 503
         resp.headers["Retry-After"] = "1"
         return resp
-    return jsonify(ready=True, warm_s=round(state.warm_s or 0.0, 2), error=state.error)
+    return jsonify(ready=True, warm_s=round(state.warm_s or 0.0, 2), error=state.error,
+                   warmed_here=state.pid == os.getpid())
