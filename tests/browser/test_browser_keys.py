@@ -8,47 +8,15 @@ text in a known order)."""
 from __future__ import annotations
 
 import re
-import threading
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from lifeseeker.config import Settings
-from lifeseeker.models import Models
-
 from .. import test_eval_harness as synth
-from ..test_dres import PASSWORD, dres  # noqa: F401 - the ``dres`` fixture
+from ..test_dres import dres  # noqa: F401 - the ``dres`` fixture ``site`` uses
+from ..test_dres_browser import site  # noqa: F401 - the app over the synthetic lifelog, configured for the fake DRES
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-
-
-@pytest.fixture
-def site(dres, tmp_path):  # noqa: F811 - the imported fixture
-    """(FakeDres, base URL of the app configured for it)."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"needs {CHROMIUM}")
-    from werkzeug.serving import make_server
-
-    from lifeseeker.engine.store import open_store
-    from lifeseeker.webui import create_app
-
-    fake, dres_url = dres
-    store = open_store(f"lance://{tmp_path / 'store'}")
-    store.ensure_schema({"clip_vec": synth.D_CLIP, "capmeta_vec": synth.D_TEXT})
-    store.upsert(synth.documents())
-    models = Models(text=synth._Encoder(synth.D_TEXT, fixed=0), clip=synth._Encoder(synth.D_CLIP),
-                    clip_dims=synth.D_CLIP)
-    app = create_app(Settings(store=store.url, cache_dir=str(tmp_path / "cache")), store=store, models=models)
-    app.config.update(LIFESEEKER_DRES_URL=dres_url, LIFESEEKER_DRES_USER="alice", LIFESEEKER_DRES_PASSWORD=PASSWORD)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield fake, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    store.close()
 
 
 def selected(page: Page) -> str:
