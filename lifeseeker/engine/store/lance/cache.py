@@ -54,6 +54,49 @@ class Cache:
             return [st.st_ino, st.st_mtime_ns, st.st_size]
         return None
 
+    def newest_version(self) -> int | None:
+        """The newest table version with a manifest in ``_versions``, read from the file names (Lance's V2 naming
+        ``{2**64 - 1 - version}.manifest``, V1 ``{version}.manifest``; lance-table ``io/commit.rs``), or None when
+        there is none. No LanceDB call: for ``peek``."""
+        try:
+            names = os.listdir(self.versions)
+        except OSError:
+            return None
+        best = None
+        for name in names:
+            stem, dot, ext = name.partition(".")
+            if ext != "manifest" or not stem.isdigit():
+                continue
+            v = int(stem)
+            v = 2 ** 64 - 1 - v if v >= 2 ** 63 else v
+            best = v if best is None else max(best, v)
+        return best
+
+    def peek(self) -> tuple[pa.Table, dict[str, int]] | None:
+        """The cached scalar columns (memory-mapped) and vector widths of the newest table version, read without
+        LanceDB, when the cache files of that version are there and describe its manifest (``cached``); None
+        otherwise (nothing cached yet, or a newer version written since); no columns and no widths when the store has
+        no table yet. For answers that need no snapshot, such
+        as ``lifeseeker info``: importing and connecting LanceDB costs seconds of CPU."""
+        if not self.versions.parent.exists():  # no table yet: an empty store
+            return pa.table({}), {}
+        version = self.newest_version()
+        if version is None:
+            return None
+        identity = self.manifest_identity(version)
+        scalars = read_json(self.dir / f"scalars-v{version}.json")
+        vectors = read_json(self.dir / f"vectors-v{version}.json")
+        if identity is None or not isinstance(scalars, dict) or not isinstance(vectors, dict) \
+                or scalars.get("manifest") != identity or vectors.get("manifest") != identity:
+            return None
+        try:
+            table = pa.ipc.open_file(pa.memory_map(str(self.dir / f"scalars-v{version}.arrow"))).read_all()
+        except (OSError, ValueError):
+            return None
+        if table.num_rows != vectors.get("n"):
+            return None
+        return table, {k: int(v) for k, v in vectors.get("dims", {}).items()}
+
     def cached(self, version: int, name: str, want: dict[str, Any], write: Callable[[Path], None],
                read: Callable[[Path], Any], in_memory: Callable[[], Any]) -> Any:
         """The cache protocol of one file ``<store>/.cache/<name>`` of table ``version``: under the file lock, when

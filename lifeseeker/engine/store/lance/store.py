@@ -343,14 +343,24 @@ class LanceStore:
         self._table.set_collection(name, root)
 
     def info(self) -> dict[str, Any]:
-        snap = self.snapshot()
-        models = snap.column("models").to_pylist() if snap.n else []
+        """Backend, location, documents, vector widths, models recorded in the documents (role -> names) and
+        collections. Read from the cache files of the newest version when they are there (``Cache.peek``: no
+        LanceDB import, what keeps ``lifeseeker info`` fast), else from a snapshot."""
+        peeked = None if self._snap is not None else self._cache.peek()
+        if peeked is not None:
+            scalars, dims = peeked
+            documents = scalars.num_rows
+            models = scalars.column("models").to_pylist() if documents and "models" in scalars.column_names else []
+        else:
+            snap = self.snapshot()
+            documents, dims = snap.n, self.dims()
+            models = snap.column("models").to_pylist() if snap.n else []
         used: dict[str, list[str]] = {}
         for m in models:
             for role, name in (m or {}).items():
                 if name and name not in used.setdefault(role, []):
                     used[role].append(name)
-        return {"backend": "lancedb", "location": str(self.path), "documents": snap.n, "dims": self.dims(),
+        return {"backend": "lancedb", "location": str(self.path), "documents": documents, "dims": dims,
                 "models": used, "collections": self.collections()}
 
     def close(self) -> None:
