@@ -64,8 +64,11 @@ def test_exact_top_k_equals_brute_force_on_fixed_cases(filled):
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# A weight is 0 or at least 1e-3: the store fuses in float32 (vectors.py), where a weight like 6e-289 is 0, while
+# the float64 brute force kept it and broke ties among equal TaT scores with it (a CI run found that example).
 @given(picks=st.lists(st.integers(0, 13), max_size=3), seed=st.integers(0, 2**31 - 1),
-       w_iat=st.floats(0, 2), w_tat=st.floats(0.01, 2), limit=st.integers(1, 60), text_only=st.booleans())
+       w_iat=st.one_of(st.just(0.0), st.floats(1e-3, 2)), w_tat=st.floats(0.01, 2), limit=st.integers(1, 60),
+       text_only=st.booleans())
 def test_property_store_equals_brute_force(filled, picks, seed, w_iat, w_tat, limit, text_only):
     store, docs = filled
     rng = np.random.default_rng(seed)
