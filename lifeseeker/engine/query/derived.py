@@ -75,11 +75,11 @@ def cached_json(stem: str, digest: str | None, build: Callable[[], Any]) -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         pass
-    value = build()
+    text = json.dumps(build(), ensure_ascii=False, separators=(",", ":"))
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(value, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:  # a read-only cache: build each time
         log.debug("cannot write %s (%s)", path, exc)
@@ -90,4 +90,4 @@ def cached_json(stem: str, digest: str | None, build: Callable[[], Any]) -> Any:
                     old.unlink()
                 except OSError:
                     pass
-    return json.loads(json.dumps(value))  # the same shapes as a read-back file (tuples as lists)
+    return json.loads(text)  # the same shapes as a read-back file (tuples as lists)

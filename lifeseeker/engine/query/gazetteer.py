@@ -24,6 +24,7 @@ import csv
 import os
 import re
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Sequence
 
@@ -89,8 +90,11 @@ class Gazetteer:
         """cities1000 localities and regions by key (the whole table, built on first use; lookups use
         ``_small_entries``)."""
         if self._small is None:
-            self._small = {line.partition("\t")[0]: self._small_entries(line.partition("\t")[0])
-                           for line in self._small_lines() if line}
+            self._small = {}
+            for line in self._small_lines():
+                if line:
+                    key, _, entries = line.partition("\t")
+                    self._small[key] = _small_geonames(entries)
         return self._small
 
     def continent(self, code: str) -> tuple[str, ...]:
@@ -104,9 +108,7 @@ class Gazetteer:
         at = bisect.bisect_left(lines, key + "\t")
         if at == len(lines) or not lines[at].startswith(key + "\t"):
             return []
-        entries = lines[at][len(key) + 1:].split(_ENTRY)
-        return [GeoName(kind, name, country, 0, small=True)
-                for kind, name, country in (e.split(_FIELD) for e in entries)]
+        return _small_geonames(lines[at][len(key) + 1:])
 
     def _small_lines(self) -> list[str]:
         """The small names as sorted lines ``key<TAB>kind<US>name<US>country<RS>...`` (US/RS: the ASCII unit and
@@ -182,29 +184,21 @@ class Gazetteer:
         return max(entries, key=lambda e: (e.kind == "country", e.country in countries, e.population))
 
 
-class _Entries(dict):
-    """``key -> [GeoName, ...]`` over the cached JSON rows ``key -> [[kind, name, country, population, aliases],
-    ...]``: a row becomes a GeoName when its key is first looked up (tens of thousands of keys, a handful used per
-    query). Only ``get``, ``in``, ``len`` and iteration over keys are offered."""
+class _Entries(Mapping):
+    """``key -> [GeoName, ...]`` (read-only) over the cached JSON rows ``key -> [[kind, name, country, population,
+    aliases], ...]``: a key's rows become GeoNames when it is first looked up (tens of thousands of keys, a handful
+    used per query)."""
 
     def __init__(self, raw: dict[str, list[list]]):
-        super().__init__()
         self._raw = raw
-
-    def get(self, key: str, default=None):
-        got = dict.get(self, key)
-        if got is None:
-            rows = self._raw.get(key)
-            if rows is None:
-                return default
-            got = [GeoName(kind, name, country, int(pop), tuple(aliases)) for kind, name, country, pop, aliases in rows]
-            dict.__setitem__(self, key, got)
-        return got
+        self._made: dict[str, list[GeoName]] = {}
 
     def __getitem__(self, key: str) -> list[GeoName]:
-        got = self.get(key)
+        got = self._made.get(key)
         if got is None:
-            raise KeyError(key)
+            rows = self._raw[key]  # KeyError for an unknown key, as a dict
+            got = self._made[key] = [GeoName(kind, name, country, int(pop), tuple(aliases))
+                                     for kind, name, country, pop, aliases in rows]
         return got
 
     def __contains__(self, key: object) -> bool:
@@ -215,6 +209,12 @@ class _Entries(dict):
 
     def __len__(self) -> int:
         return len(self._raw)
+
+
+def _small_geonames(entries: str) -> list[GeoName]:
+    """The GeoNames of one small-name line's ``kind<US>name<US>country<RS>...`` part (``Gazetteer._small_lines``)."""
+    return [GeoName(kind, name, country, 0, small=True) for kind, name, country in (e.split(_FIELD) for e in
+                                                                                    entries.split(_ENTRY))]
 
 
 def _big_tables(lang) -> dict:

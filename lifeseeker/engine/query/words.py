@@ -26,7 +26,8 @@ def common_words() -> frozenset[str]:
         digest = digest_of([__file__], versions=[version("english-words")])
     except PackageNotFoundError:  # pragma: no cover - a declared dependency
         return frozenset()
-    return frozenset(cached_json("common-words", digest, lambda: "\n".join(sorted(_web2_lower()))).split("\n"))
+    text = cached_json("common-words", digest, lambda: "\n".join(sorted(_web2_lower())))
+    return frozenset(text.split("\n")) if text else frozenset()
 
 
 def _web2_lower() -> list[str]:

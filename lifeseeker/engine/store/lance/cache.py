@@ -64,7 +64,7 @@ class Cache:
             return None
         best = None
         for name in names:
-            stem, dot, ext = name.partition(".")
+            stem, _, ext = name.partition(".")
             if ext != "manifest" or not stem.isdigit():
                 continue
             v = int(stem)
@@ -75,9 +75,9 @@ class Cache:
     def peek(self) -> tuple[pa.Table, dict[str, int]] | None:
         """The cached scalar columns (memory-mapped) and vector widths of the newest table version, read without
         LanceDB, when the cache files of that version are there and describe its manifest (``cached``); None
-        otherwise (nothing cached yet, or a newer version written since); no columns and no widths when the store has
-        no table yet. For answers that need no snapshot, such
-        as ``lifeseeker info``: importing and connecting LanceDB costs seconds of CPU."""
+        otherwise (nothing cached yet, or a newer version written since); no columns and no widths when the store
+        has no table yet. For answers that need no snapshot, such as ``lifeseeker info``: importing and connecting
+        LanceDB costs seconds of CPU."""
         if not self.versions.parent.exists():  # no table yet: an empty store
             return pa.table({}), {}
         version = self.newest_version()
